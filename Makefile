@@ -1,0 +1,30 @@
+# The two commands that matter: `make demo` and `make test`. Both install what they need.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+SHARED_DATA ?= $(abspath ../shared/data)
+
+.PHONY: all deps configure build test demo bench fuzz clean
+
+all: build
+
+deps:
+	scripts/install-deps
+
+configure:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DLIGHTCONE_SHARED_DATA_DIR=$(SHARED_DATA) $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: deps build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+demo: deps build
+	scripts/demo
+
+bench: deps build
+	scripts/run-benchmarks $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR)

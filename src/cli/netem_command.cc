@@ -1,0 +1,17 @@
+// Placeholder until the netem subcommand lands (see the open issues).
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace lightcone::cli {
+
+void AddNetemCommand(CLI::App& app, int* exit_code) {
+  auto* sub = app.add_subcommand("netem", "(not built yet)");
+  sub->allow_extras();
+  sub->callback([exit_code] {
+    std::fprintf(stderr, "lightcone netem: not built yet\n");
+    *exit_code = 2;
+  });
+}
+
+}  // namespace lightcone::cli
