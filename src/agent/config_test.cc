@@ -1,0 +1,69 @@
+#include "agent/config.h"
+
+#include "gtest/gtest.h"
+
+namespace lightcone::agent {
+namespace {
+
+TEST(AgentConfig, ParsesFullConfig) {
+  auto config = ParseAgentConfig(R"(
+listen = "127.0.0.1:9000"
+keys_file = "/run/lightcone/keys.json"
+key_rotation_seconds = 3600
+key_overlap_seconds = 60
+keepalive_ms = 5000
+[rate_limit]
+per_source_per_second = 50.0
+burst = 100.0
+[[devices]]
+id = "GPU-0123abcd-4567-89ab-cdef-0123456789ab"
+name = "gpu0"
+[[landmarks]]
+id = "11111111-2222-3333-4444-555555555555"
+address = "10.0.0.1:7448"
+)", "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen, "127.0.0.1:9000");
+  EXPECT_EQ(config->key_rotation_period, std::chrono::seconds(3600));
+  EXPECT_EQ(config->key_overlap, std::chrono::seconds(60));
+  EXPECT_EQ(config->keepalive_interval, std::chrono::milliseconds(5000));
+  EXPECT_DOUBLE_EQ(config->rate_per_source_per_second, 50.0);
+  ASSERT_EQ(config->devices.size(), 1u);
+  EXPECT_EQ(wire::FormatId(config->devices[0].id), "0123abcd-4567-89ab-cdef-0123456789ab");
+  EXPECT_EQ(config->devices[0].name, "gpu0");
+  ASSERT_EQ(config->landmarks.size(), 1u);
+  EXPECT_EQ(config->landmarks[0].address, "10.0.0.1:7448");
+}
+
+TEST(AgentConfig, DefaultsWhenEmpty) {
+  auto config = ParseAgentConfig("", "empty.toml");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->listen, kDefaultListen);
+  EXPECT_EQ(config->key_rotation_period, kDefaultKeyRotationPeriod);
+  EXPECT_TRUE(config->devices.empty());
+}
+
+TEST(AgentConfig, RejectsBadInput) {
+  EXPECT_EQ(ParseAgentConfig("listen = ", "x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseAgentConfig("[[devices]]\nid = \"nope\"\n", "x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseAgentConfig("[[devices]]\nname = \"gpu0\"\n", "x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseAgentConfig("key_rotation_seconds = 0\n", "x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseAgentConfig("[rate_limit]\nper_source_per_second = -1.0\n", "x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  const char* twice = R"(
+[[devices]]
+id = "0123abcd-4567-89ab-cdef-0123456789ab"
+[[devices]]
+id = "0123abcd-4567-89ab-cdef-0123456789ab"
+)";
+  EXPECT_EQ(ParseAgentConfig(twice, "x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(LoadAgentConfig("/nonexistent/agent.toml").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace lightcone::agent

@@ -1,0 +1,201 @@
+#include "agent/responder.h"
+
+#include <linux/net_tstamp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace lightcone::agent {
+namespace {
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+int64_t RealtimeNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+constexpr size_t kControlBytes = 64;
+
+}  // namespace
+
+struct Responder::Slot {
+  // One spare byte so that an oversized datagram is seen as longer than the limit.
+  std::array<uint8_t, wire::kMaxDatagramBytes + 1> in{};
+  std::array<uint8_t, wire::kReplyBytes> out{};
+  sockaddr_storage source{};
+  alignas(cmsghdr) std::array<uint8_t, kControlBytes> control{};
+  iovec in_iov{};
+  iovec out_iov{};
+};
+
+uint64_t ResponderStats::rejected_total() const {
+  uint64_t total = 0;
+  for (uint64_t r : rejected) total += r;
+  return total;
+}
+
+Responder::Responder(int fd, const DeviceKeyStore* keys, Options options)
+    : fd_(fd),
+      keys_(keys),
+      options_(options),
+      limiter_({options.rate_per_source_per_second, options.burst_per_source,
+                options.rate_limiter_slots}),
+      slots_(options.batch == 0 ? 1 : options.batch) {}
+
+Responder::~Responder() { Stop(); }
+
+absl::Status Responder::Start() {
+  if (thread_.joinable()) return absl::FailedPreconditionError("responder already started");
+  timeval tv{0, kStopPollMs * 1000};
+  if (setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+    return absl::UnavailableError(absl::StrCat("responder: SO_RCVTIMEO: ", std::strerror(errno)));
+  }
+  if (options_.latency != nullptr) {
+    int on = 1;
+    if (setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("responder: SO_TIMESTAMPNS: ", std::strerror(errno)));
+    }
+  }
+  stop_.store(false);
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void Responder::Stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+ResponderStats Responder::stats() const {
+  ResponderStats s;
+  s.received = counters_.received.load(std::memory_order_relaxed);
+  s.answered = counters_.answered.load(std::memory_order_relaxed);
+  s.rate_limited = counters_.rate_limited.load(std::memory_order_relaxed);
+  s.unknown_device = counters_.unknown_device.load(std::memory_order_relaxed);
+  s.send_errors = counters_.send_errors.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < wire::kNumDecodeErrors; ++i) {
+    s.rejected[i] = counters_.rejected[i].load(std::memory_order_relaxed);
+  }
+  return s;
+}
+
+bool Responder::Handle(std::span<const uint8_t> datagram, const sockaddr_storage& source,
+                       int64_t now_ns, std::span<uint8_t, wire::kReplyBytes> reply_out) {
+  if (!limiter_.Allow(source, now_ns)) {
+    Bump(counters_.rate_limited);
+    return false;
+  }
+  wire::Challenge challenge;
+  wire::DecodeError error = wire::DecodeChallenge(datagram, &challenge);
+  if (error != wire::DecodeError::kOk) {
+    Bump(counters_.rejected[static_cast<size_t>(error)]);
+    return false;
+  }
+  int index = keys_->Find(challenge.device_id);
+  if (index < 0) {
+    Bump(counters_.unknown_device);
+    return false;
+  }
+  wire::Reply reply;
+  keys_->Sign(index, challenge, &reply);
+  wire::EncodeReply(reply, reply_out);
+  return true;
+}
+
+void Responder::Run() {
+  const size_t n = slots_.size();
+  std::vector<mmsghdr> in_msgs(n);
+  std::vector<mmsghdr> out_msgs(n);
+  std::vector<int64_t> rx_realtime_ns(n);
+  for (size_t i = 0; i < n; ++i) {
+    Slot& s = slots_[i];
+    s.in_iov = {s.in.data(), s.in.size()};
+    s.out_iov = {s.out.data(), s.out.size()};
+  }
+  // From here on, no allocation: everything above is reused for every batch.
+  while (!stop_.load(std::memory_order_relaxed)) {
+    for (size_t i = 0; i < n; ++i) {
+      Slot& s = slots_[i];
+      msghdr& h = in_msgs[i].msg_hdr;
+      h = {};
+      h.msg_name = &s.source;
+      h.msg_namelen = sizeof(s.source);
+      h.msg_iov = &s.in_iov;
+      h.msg_iovlen = 1;
+      if (options_.latency != nullptr) {
+        h.msg_control = s.control.data();
+        h.msg_controllen = s.control.size();
+      }
+    }
+    int got = recvmmsg(fd_, in_msgs.data(), n, MSG_WAITFORONE, nullptr);
+    if (got <= 0) continue;  // timeout (stop check), EINTR, or a transient error
+    Bump(counters_.received, got);
+    int64_t now_ns = MonotonicNs();
+    size_t replies = 0;
+    for (int i = 0; i < got; ++i) {
+      Slot& s = slots_[i];
+      size_t len = in_msgs[i].msg_len;
+      if (in_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) len = s.in.size();  // oversized
+      Slot& out = slots_[replies];
+      if (!Handle(std::span<const uint8_t>(s.in.data(), len), s.source, now_ns,
+                  std::span<uint8_t, wire::kReplyBytes>(out.out))) {
+        continue;
+      }
+      msghdr& h = out_msgs[replies].msg_hdr;
+      h = {};
+      h.msg_name = &s.source;
+      h.msg_namelen = in_msgs[i].msg_hdr.msg_namelen;
+      h.msg_iov = &out.out_iov;
+      h.msg_iovlen = 1;
+      if (options_.latency != nullptr) {
+        rx_realtime_ns[replies] = 0;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&in_msgs[i].msg_hdr); c != nullptr;
+             c = CMSG_NXTHDR(&in_msgs[i].msg_hdr, c)) {
+          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec ts;
+            std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+            rx_realtime_ns[replies] = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+          }
+        }
+      }
+      ++replies;
+    }
+    size_t sent = 0;
+    while (sent < replies) {
+      int rc = sendmmsg(fd_, out_msgs.data() + sent, replies - sent, 0);
+      if (rc <= 0) {
+        if (rc < 0 && errno == EINTR) continue;
+        // Drop the rest of this batch (the peer will see a lost challenge).
+        Bump(counters_.send_errors, replies - sent);
+        break;
+      }
+      sent += rc;
+    }
+    Bump(counters_.answered, sent);
+    if (options_.latency != nullptr && sent > 0) {
+      int64_t done_ns = RealtimeNs();
+      LatencyRecorder& rec = *options_.latency;
+      size_t count = rec.count.load(std::memory_order_relaxed);
+      for (size_t i = 0; i < sent; ++i) {
+        if (rx_realtime_ns[i] == 0) continue;
+        rec.samples_ns[count % rec.samples_ns.size()] = done_ns - rx_realtime_ns[i];
+        ++count;
+      }
+      rec.count.store(count, std::memory_order_release);
+    }
+  }
+}
+
+}  // namespace lightcone::agent
