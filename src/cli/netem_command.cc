@@ -176,6 +176,7 @@ int RunNetem(const NetemFlags& flags) {
                    {"dropped_oversize", c.dropped_oversize},
                    {"dropped_mapping_limit", c.dropped_mapping_limit},
                    {"send_errors", c.send_errors},
+                   {"queued_past_due", c.queued_past_due},
                    {"mappings_created", c.mappings_created},
                    {"mappings_expired", c.mappings_expired}});
   }

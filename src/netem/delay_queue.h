@@ -23,6 +23,7 @@
 #define LIGHTCONE_NETEM_DELAY_QUEUE_H_
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -57,6 +58,11 @@ struct DelayQueueOptions {
   size_t max_bytes = kDefaultMaxQueuedBytes;
   // Busy-wait this long before each due time instead of sleeping. Zero: sleep only.
   std::chrono::nanoseconds spin_window = kDefaultSpinWindow;
+  // When > 0 the timing thread asks for SCHED_FIFO at this priority (1..99) so that other
+  // busy processes on the machine cannot delay its wake-ups. Best effort: without the
+  // privilege the thread stays SCHED_OTHER (see realtime_active()). Spinning at real-time
+  // priority can hold a core; the kernel's RT throttling still leaves others 5%.
+  int realtime_priority = 0;
 };
 
 // Lateness statistics of the items handed to the sink so far.
@@ -124,6 +130,15 @@ class DelayQueue {
     return true;
   }
 
+  // Blocks until the timing thread has started and applied its scheduling options.
+  void WaitStarted() const {
+    while (!started_.load()) std::this_thread::yield();
+  }
+
+  // True when the timing thread runs at SCHED_FIFO (options.realtime_priority granted).
+  // REQUIRES: WaitStarted() returned.
+  bool realtime_active() const { return realtime_active_.load(); }
+
   size_t Size() const {
     std::lock_guard<std::mutex> lock(mu_);
     return heap_.size();
@@ -187,6 +202,12 @@ class DelayQueue {
       std::lock_guard<std::mutex> cpu_lock(cpu_mu_);
       cpu_clock_valid_ = pthread_getcpuclockid(pthread_self(), &cpu_clock_) == 0;
     }
+    if (options_.realtime_priority > 0) {
+      sched_param param{};
+      param.sched_priority = std::clamp(options_.realtime_priority, 1, 99);
+      realtime_active_.store(pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0);
+    }
+    started_.store(true);
     const int64_t spin_ns = options_.spin_window.count();
     std::vector<Entry> batch;
     std::unique_lock<std::mutex> lock(mu_);
@@ -254,6 +275,8 @@ class DelayQueue {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> started_{false};
+  std::atomic<bool> realtime_active_{false};
   std::vector<Entry> heap_;  // guarded by mu_
   size_t bytes_ = 0;          // guarded by mu_
   uint64_t next_sequence_ = 0;

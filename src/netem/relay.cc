@@ -7,6 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -78,7 +82,7 @@ struct Relay::Link {
   absl::flat_hash_map<SocketAddress, std::shared_ptr<Mapping>> mappings;  // receive thread
   std::atomic<uint64_t> received{0}, forwarded{0}, replies_received{0}, returned{0},
       dropped_loss{0}, dropped_queue_full{0}, dropped_oversize{0}, dropped_mapping_limit{0},
-      send_errors{0}, mappings_created{0}, mappings_expired{0};
+      send_errors{0}, queued_past_due{0}, mappings_created{0}, mappings_expired{0};
   ~Link() { CloseFd(fd); }
 };
 
@@ -96,7 +100,8 @@ Relay::Relay(RelayOptions options)
       queue_(std::make_unique<DelayQueue<Datagram>>(DelayQueueOptions{
           .max_items = options.max_queued_datagrams,
           .max_bytes = options.max_queued_bytes,
-          .spin_window = options.spin_window})) {
+          .spin_window = options.spin_window,
+          .realtime_priority = options.realtime_priority})) {
   // One spare byte detects datagrams larger than the limit (MSG_TRUNC).
   receive_buffer_.resize(options_.max_datagram_bytes + 1);
   const uint64_t seed = options_.seed != 0
@@ -170,6 +175,11 @@ absl::Status Relay::Start() {
   started_ = true;
   queue_->Start([this](Datagram& datagram, int64_t) { Send(datagram); });
   receive_thread_ = std::thread([this] { ReceiveLoop(); });
+  queue_->WaitStarted();
+  if (options_.realtime_priority > 0 && !queue_->realtime_active()) {
+    Logger("netem")->warn("could not switch the timing thread to SCHED_FIFO (needs "
+                          "CAP_SYS_NICE); running with normal scheduling");
+  }
   Logger("netem")->info("relaying {} link(s)", links_.size());
   return absl::OkStatus();
 }
@@ -207,6 +217,7 @@ LinkCounters Relay::counters(size_t index) const {
   c.dropped_oversize = link.dropped_oversize.load();
   c.dropped_mapping_limit = link.dropped_mapping_limit.load();
   c.send_errors = link.send_errors.load();
+  c.queued_past_due = link.queued_past_due.load();
   c.mappings_created = link.mappings_created.load();
   c.mappings_expired = link.mappings_expired.load();
   return c;
@@ -214,6 +225,7 @@ LinkCounters Relay::counters(size_t index) const {
 
 LatenessStats Relay::Lateness() const { return queue_->Lateness(); }
 int64_t Relay::timing_thread_cpu_ns() const { return queue_->thread_cpu_ns(); }
+bool Relay::realtime_active() const { return queue_->realtime_active(); }
 size_t Relay::queued_datagrams() const { return queue_->Size(); }
 
 int64_t Relay::receive_thread_cpu_ns() const {
@@ -228,6 +240,13 @@ void Relay::ReceiveLoop() {
   {
     std::lock_guard<std::mutex> lock(receive_cpu_mu_);
     receive_cpu_clock_valid_ = pthread_getcpuclockid(pthread_self(), &receive_cpu_clock_) == 0;
+  }
+  if (options_.realtime_priority > 0) {
+    // A receive thread that wakes late hands the timing thread datagrams already past due,
+    // so it gets the same scheduling class (best effort; the timing thread reports).
+    sched_param param{};
+    param.sched_priority = std::clamp(options_.realtime_priority, 1, 99);
+    pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
   }
   epoll_event events[kMaxEpollEvents];
   int64_t next_sweep_ns = MonotonicNowNs() + int64_t{kSweepIntervalMs} * 1'000'000;
@@ -392,6 +411,8 @@ void Relay::DrainListenSocket(Link& link) {
     std::memcpy(datagram.bytes.get(), receive_buffer_.data(), datagram.size);
     if (!queue_->Push(std::move(datagram), due_ns)) {
       link.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+    } else if (due_ns < MonotonicNowNs()) {
+      link.queued_past_due.fetch_add(1, std::memory_order_relaxed);
     }
   }
 }
@@ -427,6 +448,8 @@ void Relay::DrainUpstreamSocket(Mapping& mapping) {
     std::memcpy(datagram.bytes.get(), receive_buffer_.data(), datagram.size);
     if (!queue_->Push(std::move(datagram), due_ns)) {
       link.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+    } else if (due_ns < MonotonicNowNs()) {
+      link.queued_past_due.fetch_add(1, std::memory_order_relaxed);
     }
   }
 }

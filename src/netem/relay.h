@@ -57,6 +57,8 @@ struct RelayOptions {
   std::chrono::nanoseconds mapping_idle_timeout = kDefaultMappingIdleTimeout;
   // See DelayQueueOptions::spin_window.
   std::chrono::nanoseconds spin_window = kDefaultSpinWindow;
+  // See DelayQueueOptions::realtime_priority (0: normal scheduling).
+  int realtime_priority = 0;
   int socket_buffer_bytes = kDefaultSocketBufferBytes;
   // Seed of the jitter/loss generator; 0 picks a random seed.
   uint64_t seed = 0;
@@ -73,6 +75,9 @@ struct LinkCounters {
   uint64_t dropped_oversize = 0;     // larger than max_datagram_bytes
   uint64_t dropped_mapping_limit = 0;  // new client beyond max_mappings_per_link
   uint64_t send_errors = 0;          // sendto failed (e.g. nothing listening upstream)
+  // Queued when already past due: the receive thread picked the datagram up later than its
+  // delay (an overloaded machine); such a datagram leaves at once, late.
+  uint64_t queued_past_due = 0;
   uint64_t mappings_created = 0;
   uint64_t mappings_expired = 0;
 };
@@ -111,6 +116,9 @@ class Relay {
   // CPU time used so far by the timing thread and by the receive thread.
   int64_t timing_thread_cpu_ns() const;
   int64_t receive_thread_cpu_ns() const;
+  // True when the timing thread got SCHED_FIFO (RelayOptions::realtime_priority).
+  // REQUIRES: Start returned OK.
+  bool realtime_active() const;
   // Datagrams waiting for their due time right now.
   size_t queued_datagrams() const;
 
