@@ -22,6 +22,8 @@
 #include "s2/s2closest_edge_query.h"
 #include "s2/s2contains_point_query.h"
 #include "s2/s2error.h"
+#include "s2/s2memory_tracker.h"
+#include "s2/s2winding_operation.h"
 
 namespace lightcone::geo {
 namespace {
@@ -31,6 +33,8 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr int32_t kMaxLatE6 = 90'000'000;
 constexpr int32_t kMaxLonE6 = 180'000'000;
 constexpr int kMinLoopVertices = 3;
+// Memory the repair of one self-intersecting region may use.
+constexpr int64_t kMaxBuildMemoryBytes = int64_t{1} << 30;
 
 bool IsAlpha2(absl::string_view code) {
   return code.size() == 2 && absl::ascii_isupper(static_cast<unsigned char>(code[0])) &&
@@ -110,17 +114,41 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 // Assembles the loops of one region into a valid polygon. Loops may share edges (parts cut
 // at the antimeridian, merged features): S2Builder cancels each edge present in both
-// directions. False with the reason in `error` if no valid polygon results.
-bool BuildPolygon(const std::vector<std::vector<S2Point>>& loops, bool split_crossing_edges,
-                  S2Polygon* polygon, S2Error* error) {
+// directions. False with the reason in `error` if no valid polygon results (for instance
+// when a loop crosses itself).
+bool BuildPolygon(const std::vector<std::vector<S2Point>>& loops, S2Polygon* polygon,
+                  S2Error* error) {
   // Corrupt input must give a Status, not the library's debug-mode abort.
   polygon->set_s2debug_override(S2Debug::DISABLE);
-  S2Builder::Options options;
-  options.set_split_crossing_edges(split_crossing_edges);
-  S2Builder builder(options);
+  S2Builder builder{S2Builder::Options()};
   builder.StartLayer(std::make_unique<s2builderutil::S2PolygonLayer>(polygon));
   for (const std::vector<S2Point>& loop : loops) builder.AddLoop(loop);
   if (!builder.Build(error)) return false;
+  return !polygon->FindValidationError(error);
+}
+
+// Same, for loops that may cross themselves or each other: the result is the set of points
+// whose winding number is positive, taking the point opposite the loops' mean vertex as
+// outside (winding 0). That holds for every region smaller than a hemisphere.
+bool BuildPolygonByWinding(const std::vector<std::vector<S2Point>>& loops, S2Polygon* polygon,
+                           S2Error* error) {
+  polygon->set_s2debug_override(S2Debug::DISABLE);
+  S2Point sum(0, 0, 0);
+  for (const std::vector<S2Point>& loop : loops) {
+    for (const S2Point& p : loop) sum += p;
+  }
+  if (sum.Norm2() == 0) {
+    error->Init(S2Error::DATA_LOSS, "loops have no mean direction");
+    return false;
+  }
+  const S2Point outside = -sum.Normalize();
+  S2MemoryTracker tracker;
+  tracker.set_limit_bytes(kMaxBuildMemoryBytes);
+  S2WindingOperation::Options options;
+  options.set_memory_tracker(&tracker);
+  S2WindingOperation op(std::make_unique<s2builderutil::S2PolygonLayer>(polygon), options);
+  for (const std::vector<S2Point>& loop : loops) op.AddLoop(loop);
+  if (!op.Build(outside, 0, S2WindingOperation::WindingRule::POSITIVE, error)) return false;
   return !polygon->FindValidationError(error);
 }
 
@@ -246,22 +274,26 @@ absl::StatusOr<CountryAtlas> CountryAtlas::Load(const std::string& path) {
       while (loop.size() > 1 && loop.back() == loop.front()) loop.pop_back();
       if (loop.size() >= static_cast<size_t>(kMinLoopVertices)) loops.push_back(std::move(loop));
     }
-    // Fast path first; the quantized source has a few self-crossing rings (enclaves such as
-    // Baarle-Hertog at 1:10m), which the slower path repairs by splitting crossing edges.
+    // Fast path first. The quantized source has a few self-intersecting rings (a narrow
+    // inlet of Brazil's 1:10m coast folds over itself, enclaves such as Baarle-Hertog); for
+    // those the slower path keeps the points of positive winding number.
     auto polygon = std::make_unique<S2Polygon>();
     S2Error error;
-    if (!BuildPolygon(loops, /*split_crossing_edges=*/false, polygon.get(), &error)) {
+    if (!BuildPolygon(loops, polygon.get(), &error)) {
       polygon = std::make_unique<S2Polygon>();
-      if (!BuildPolygon(loops, /*split_crossing_edges=*/true, polygon.get(), &error)) {
+      error = S2Error();
+      if (!BuildPolygonByWinding(loops, polygon.get(), &error)) {
         return absl::DataLossError(absl::StrCat("country atlas ", path, ": polygon of ",
                                                 info.alpha2, " is invalid: ", error.text()));
       }
     }
     // A region larger than a hemisphere means a loop was stored with the wrong orientation.
-    if (polygon->is_empty() || polygon->GetArea() > 2 * M_PI) {
+    // (A region may come out empty when the source's quantization collapses it: the
+    // Vatican at 1:10m.)
+    if (polygon->GetArea() > 2 * M_PI) {
       return absl::DataLossError(absl::StrCat("country atlas ", path, ": polygon of ",
                                               info.alpha2,
-                                              " is empty or inside out (loop orientation)"));
+                                              " is inside out (loop orientation)"));
     }
     data->num_vertices += polygon->num_vertices();
     data->by_code.emplace(info.alpha2, static_cast<int>(data->infos.size()));
