@@ -1,6 +1,8 @@
 #include "geo/country_atlas.h"
 
+#include <cmath>
 #include <cstdio>
+#include <utility>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -213,6 +215,113 @@ TEST(ParseCountrySet, RejectsMalformedSets) {
   for (int i = 0; i < 400; ++i) many += "AB,";
   many += "AB";
   EXPECT_EQ(ParseCountrySet(many).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Writes an atlas file in the documented format (data/countries/README.md).
+struct TestRegion {
+  std::string alpha2;
+  int numeric = 0;
+  std::string name;
+  std::vector<std::vector<std::pair<double, double>>> loops;  // (lat, lon) degrees.
+};
+
+std::string EncodeAtlas(const std::vector<TestRegion>& regions) {
+  std::string out = "LCBORDER";
+  auto u16 = [&](uint32_t v) { out.push_back(char(v & 0xff)); out.push_back(char(v >> 8)); };
+  auto u32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
+  };
+  uint32_t vertices = 0;
+  for (const TestRegion& r : regions) {
+    for (const auto& loop : r.loops) vertices += static_cast<uint32_t>(loop.size());
+  }
+  u32(1);
+  u32(static_cast<uint32_t>(regions.size()));
+  u32(vertices);
+  const std::string source = "test";
+  u16(static_cast<uint32_t>(source.size()));
+  out += source;
+  for (const TestRegion& r : regions) {
+    out += r.alpha2;
+    u16(static_cast<uint32_t>(r.numeric));
+    u16(static_cast<uint32_t>(r.name.size()));
+    out += r.name;
+    u32(static_cast<uint32_t>(r.loops.size()));
+    for (const auto& loop : r.loops) {
+      u32(static_cast<uint32_t>(loop.size()));
+      for (const auto& [lat, lon] : loop) {
+        u32(static_cast<uint32_t>(static_cast<int32_t>(std::lround(lat * 1e6))));
+        u32(static_cast<uint32_t>(static_cast<int32_t>(std::lround(lon * 1e6))));
+      }
+    }
+  }
+  return out;
+}
+
+TEST(CountryAtlasLoad, JoinsPartsCutAtTheAntimeridian) {
+  // One island split at 180 into a western and an eastern part, each counter-clockwise,
+  // as Natural Earth stores Fiji's Taveuni and Russia's Chukotka.
+  TestRegion island{"AA", 1, "Island", {
+      {{-1, 179}, {-1, 180}, {1, 180}, {1, 179}},
+      {{-1, -180}, {-1, -179}, {1, -179}, {1, -180}}}};
+  absl::StatusOr<CountryAtlas> atlas =
+      CountryAtlas::Load(WriteTemp("antimeridian.bin", EncodeAtlas({island})));
+  ASSERT_TRUE(atlas.ok()) << atlas.status();
+  const S2Polygon* polygon = atlas->Country("AA");
+  ASSERT_NE(polygon, nullptr);
+  EXPECT_EQ(polygon->num_loops(), 1);  // The shared edge along 180 cancelled.
+  EXPECT_THAT(atlas->CountryAt(Deg(0, 180)), Optional(std::string("AA")));
+  EXPECT_THAT(atlas->CountryAt(Deg(0.5, -179.5)), Optional(std::string("AA")));
+  EXPECT_THAT(atlas->CountryAt(Deg(0.5, 179.5)), Optional(std::string("AA")));
+  EXPECT_EQ(atlas->CountryAt(Deg(0, 178.5)), std::nullopt);
+  EXPECT_NEAR(AreaKm2(*polygon), 4 * 111.2 * 111.2, 0.01 * 4 * 111.2 * 111.2);
+}
+
+TEST(CountryAtlasLoad, RepairsASelfCrossingLoop) {
+  // A counter-clockwise square whose east edge crosses itself at (1, 2.1), as a quantized
+  // narrow inlet does: the lobe east of the crossing winds clockwise (winding -1) and is
+  // dropped, the small bulge west of it winds +1 and is kept.
+  TestRegion folded{"BB", 2, "Folded", {
+      {{0, 0}, {0, 2}, {0.8, 2}, {1.2, 2.2}, {0.8, 2.2}, {1.2, 2}, {2, 2}, {2, 0}}}};
+  absl::StatusOr<CountryAtlas> atlas =
+      CountryAtlas::Load(WriteTemp("folded.bin", EncodeAtlas({folded})));
+  ASSERT_TRUE(atlas.ok()) << atlas.status();
+  S2Error error;
+  EXPECT_FALSE(atlas->Country("BB")->FindValidationError(&error)) << error.text();
+  EXPECT_THAT(atlas->CountryAt(Deg(1, 1)), Optional(std::string("BB")));
+  EXPECT_THAT(atlas->CountryAt(Deg(1, 2.05)), Optional(std::string("BB")));
+  EXPECT_EQ(atlas->CountryAt(Deg(1, 2.18)), std::nullopt);
+  EXPECT_EQ(atlas->CountryAt(Deg(1, 3)), std::nullopt);
+}
+
+TEST(CountryAtlasLoad, InsideOutLoopIsDataLoss) {
+  // Clockwise: interior on the right, i.e. the whole sphere but a small square.
+  TestRegion inverted{"CC", 3, "Inverted", {{{0, 0}, {1, 0}, {1, 1}, {0, 1}}}};
+  absl::StatusOr<CountryAtlas> atlas =
+      CountryAtlas::Load(WriteTemp("inverted.bin", EncodeAtlas({inverted})));
+  EXPECT_EQ(atlas.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(atlas.status().message()), HasSubstr("CC"));
+}
+
+TEST(CountryAtlasLoad, RejectsBadCodesAndCoordinates) {
+  TestRegion ok{"DD", 4, "Ok", {{{0, 0}, {0, 1}, {1, 1}, {1, 0}}}};
+  TestRegion bad_code = ok;
+  bad_code.alpha2 = "d1";
+  EXPECT_EQ(CountryAtlas::Load(WriteTemp("code.bin", EncodeAtlas({bad_code}))).status().code(),
+            absl::StatusCode::kDataLoss);
+  TestRegion bad_lat = ok;
+  bad_lat.loops[0][1] = {91, 1};
+  EXPECT_EQ(CountryAtlas::Load(WriteTemp("lat.bin", EncodeAtlas({bad_lat}))).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(CountryAtlas::Load(WriteTemp("dup.bin", EncodeAtlas({ok, ok}))).status().code(),
+            absl::StatusCode::kDataLoss);
+  TestRegion two_vertices = ok;
+  two_vertices.loops[0].resize(2);
+  EXPECT_EQ(
+      CountryAtlas::Load(WriteTemp("two.bin", EncodeAtlas({two_vertices}))).status().code(),
+      absl::StatusCode::kDataLoss);
+  // Sanity: the encoder itself writes loadable files.
+  EXPECT_TRUE(CountryAtlas::Load(WriteTemp("ok.bin", EncodeAtlas({ok}))).ok());
 }
 
 TEST(CountryAtlasLoad, MissingFileIsNotFound) {
