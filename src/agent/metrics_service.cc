@@ -53,9 +53,15 @@ absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Start(Options op
       }
       return HttpResponse{.status = 404, .body = "not found\n"};
     });
-    if (!server.ok()) return server.status();
-    service->server_ = *std::move(server);
-    log->info("serving /metrics on port {}", service->server_->port());
+    if (server.ok()) {
+      service->server_ = *std::move(server);
+      log->info("serving /metrics on port {}", service->server_->port());
+    } else if (server.status().code() == absl::StatusCode::kUnavailable) {
+      // Port taken or not bindable: the agent's real job (answering challenges) goes on.
+      log->error("not serving /metrics: {}", server.status().ToString());
+    } else {
+      return server.status();
+    }
   }
   if (service->monitor_) service->monitor_->Start();
   return service;

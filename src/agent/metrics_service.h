@@ -36,8 +36,8 @@ class MetricsService {
   };
 
   // Opens NVML (failure is logged, not fatal), reads the inventory, starts the monitor and
-  // the HTTP server. Fails only when the HTTP server cannot listen (kInvalidArgument,
-  // kUnavailable).
+  // the HTTP server. An address that cannot be bound (in use) is logged and /metrics is not
+  // served (metrics_port() == 0); a malformed address fails with kInvalidArgument.
   static absl::StatusOr<std::unique_ptr<MetricsService>> Start(Options options);
   ~MetricsService();  // Stops.
 
