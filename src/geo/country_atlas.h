@@ -61,6 +61,7 @@ class CountryAtlas {
   // Loads an atlas file. NotFound if the file does not exist, DataLoss for a truncated or
   // malformed file or geometry that does not form valid S2 polygons, InvalidArgument for
   // counts beyond the kMaxAtlas* limits. The message names the file and the byte offset.
+  // Costs about 0.2 s of CPU for the shipped 1:50m file: load once and share copies.
   static absl::StatusOr<CountryAtlas> Load(const std::string& path);
 
   // Loads data/countries/countries-<kDefaultAtlasScale>.bin from $LIGHTCONE_DATA_DIR when
@@ -71,17 +72,19 @@ class CountryAtlas {
   static std::string DefaultPath();
 
   // The polygon of a region, or nullptr if the code is unknown. Case-sensitive ("FR").
+  // A region the map scale collapses (none at 1:50m) has an empty polygon.
   const S2Polygon* Country(absl::string_view alpha2) const;
 
-  // The union of the named regions. NotFound naming the first unknown code.
+  // The union of the named regions (e.g. the codes from ParseCountrySet("CN,HK,MO")); an
+  // empty list gives an empty polygon. NotFound naming the first unknown code.
   absl::StatusOr<std::unique_ptr<S2Polygon>> Union(absl::Span<const std::string> codes) const;
 
   // The region containing the point, or nullopt if none does (sea, Antarctic ice shelves
   // not in the data, coasts smoothed away by the map scale).
   std::optional<std::string> CountryAt(const S2LatLng& p) const;
 
-  // The region containing the point or, failing that, the region closest to it within
-  // max_distance; nullopt if there is none.
+  // The region containing the point or, failing that, the region whose boundary is closest
+  // to it at a distance <= max_distance; nullopt if there is none.
   std::optional<std::string> NearestCountry(const S2LatLng& p, S1Angle max_distance) const;
 
   // All regions, sorted by alpha-2 code.
