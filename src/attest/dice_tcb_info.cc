@@ -19,19 +19,20 @@ constexpr uint8_t kFwidListTag = 0xA6;  // [6] IMPLICIT, constructed
 // If `e` is an FWID (SEQUENCE { OID, OCTET STRING }) with SHA-384, stores its digest.
 absl::StatusOr<bool> TryFwid(const DerElement& e, std::vector<uint8_t>& digest) {
   if (e.tag != internal::kDerSequence) return false;
+  // A SEQUENCE of another shape (e.g. the device SubjectPublicKeyInfo) is not an FWID.
   DerReader r(e.content);
-  LC_ASSIGN_OR_RETURN(DerElement alg, r.Next());
-  if (alg.tag != internal::kDerOid || r.done()) return false;
-  LC_ASSIGN_OR_RETURN(DerElement value, r.Next());
-  if (value.tag != internal::kDerOctetString || !r.done()) return false;
+  auto alg = r.Next();
+  if (!alg.ok() || alg->tag != internal::kDerOid || r.done()) return false;
+  auto value = r.Next();
+  if (!value.ok() || value->tag != internal::kDerOctetString || !r.done()) return false;
   const auto sha384 = internal::Sha384OidContent();
-  if (!std::equal(alg.content.begin(), alg.content.end(), sha384.begin(), sha384.end())) {
+  if (!std::equal(alg->content.begin(), alg->content.end(), sha384.begin(), sha384.end())) {
     return false;
   }
-  if (value.content.size() != kSha384Bytes) {
+  if (value->content.size() != kSha384Bytes) {
     return absl::InvalidArgumentError("TcbInfo SHA-384 FWID digest is not 48 bytes");
   }
-  digest.assign(value.content.begin(), value.content.end());
+  digest.assign(value->content.begin(), value->content.end());
   return true;
 }
 
