@@ -3,6 +3,7 @@
 //   lightcone netem --link 127.0.0.1:0=127.0.0.1:9000,delay_ms=10[,return_delay_ms=R]
 //                   [,jitter_ms=J][,jitter=uniform|normal][,loss=P][,name=N] [--link ...]
 //                   [--config netem.toml] [--duration SECONDS] [--spin-us US]
+//                   [--realtime-priority N]
 //
 // Prints one JSON line per link once it relays ({"link":NAME,"index":I,"listen":"ADDR:PORT",
 // ...}, with the real port when port 0 was asked for), then {"ready":true,...}; runs until
@@ -37,6 +38,7 @@ struct NetemFlags {
   long long max_queued_datagrams = 0;
   long long max_mappings_per_link = 0;
   unsigned long long seed = 0;
+  int realtime_priority = -1;
 };
 
 void PrintJsonLine(const nlohmann::json& line) {
@@ -92,6 +94,11 @@ int RunNetem(const NetemFlags& flags) {
     config.relay.max_mappings_per_link = static_cast<size_t>(flags.max_mappings_per_link);
   }
   if (flags.seed != 0) config.relay.seed = flags.seed;
+  if (flags.realtime_priority > 99) {
+    std::fprintf(stderr, "lightcone netem: --realtime-priority must be 0..99\n");
+    return 2;
+  }
+  if (flags.realtime_priority >= 0) config.relay.realtime_priority = flags.realtime_priority;
   if (flags.duration_s < 0) {
     std::fprintf(stderr, "lightcone netem: --duration must be >= 0\n");
     return 2;
@@ -135,6 +142,7 @@ int RunNetem(const NetemFlags& flags) {
   }
   PrintJsonLine({{"ready", true},
                  {"links", relay.link_count()},
+                 {"realtime", relay.realtime_active()},
                  {"spin_us", static_cast<double>(config.relay.spin_window.count()) / 1e3}});
 
   const int64_t start_ns = netem::MonotonicNowNs();
@@ -214,6 +222,9 @@ void AddNetemCommand(CLI::App& app, int* exit_code) {
   sub->add_option("--max-mappings-per-link", flags->max_mappings_per_link,
                   "distinct clients per link before new ones are dropped");
   sub->add_option("--seed", flags->seed, "seed of the jitter/loss generator (0: random)");
+  sub->add_option("--realtime-priority", flags->realtime_priority,
+                  "run the relay threads at SCHED_FIFO with this priority (1..99; 0: off); "
+                  "needs CAP_SYS_NICE, falls back to normal scheduling with a warning");
   sub->callback([flags, exit_code] { *exit_code = RunNetem(*flags); });
 }
 

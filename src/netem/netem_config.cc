@@ -67,7 +67,7 @@ absl::Status ParseRelayTable(const toml::table& table, absl::string_view source,
   LC_RETURN_IF_ERROR(CheckKeys(table,
                                {"spin_us", "max_queued_datagrams", "max_queued_bytes",
                                 "max_mappings_per_link", "mapping_idle_timeout_s",
-                                "max_datagram_bytes", "max_links", "seed"},
+                                "max_datagram_bytes", "max_links", "seed", "realtime_priority"},
                                where));
   double spin_us = static_cast<double>(options->spin_window.count()) / 1e3;
   LC_RETURN_IF_ERROR(ReadNumber(table, "spin_us", where, &spin_us));
@@ -90,6 +90,13 @@ absl::Status ParseRelayTable(const toml::table& table, absl::string_view source,
   size_t seed = options->seed;
   LC_RETURN_IF_ERROR(ReadCount(table, "seed", where, &seed));
   options->seed = seed;
+  if (const toml::node* node = table.get("realtime_priority"); node != nullptr) {
+    auto v = node->value<int64_t>();
+    if (!node->is_integer() || !v.has_value() || *v < 0 || *v > 99) {
+      return Invalid(where, "'realtime_priority' must be an integer in 0..99");
+    }
+    options->realtime_priority = static_cast<int>(*v);
+  }
   double idle_s = static_cast<double>(options->mapping_idle_timeout.count()) / 1e9;
   LC_RETURN_IF_ERROR(ReadNumber(table, "mapping_idle_timeout_s", where, &idle_s));
   if (!(idle_s > 0 && idle_s <= 86400)) {

@@ -8,6 +8,7 @@
 //   mapping_idle_timeout_s = 60
 //   max_datagram_bytes = 65507
 //   seed = 1
+//   realtime_priority = 0        # 1..99: SCHED_FIFO relay threads (needs CAP_SYS_NICE)
 //
 //   [[link]]
 //   name = "tokyo"               # optional

@@ -463,6 +463,11 @@ void Relay::Send(Datagram& datagram) {
                mapping.client.sockaddr_ptr(), mapping.client.length());
   } else {
     n = send(mapping.fd, datagram.bytes.get(), datagram.size, MSG_DONTWAIT);
+    // A connected UDP socket reports an ICMP error for an earlier datagram (the target was
+    // down) on the next send, which then sends nothing; the target may be back, so retry.
+    if (n < 0 && errno == ECONNREFUSED) {
+      n = send(mapping.fd, datagram.bytes.get(), datagram.size, MSG_DONTWAIT);
+    }
   }
   if (n < 0) {
     link.send_errors.fetch_add(1, std::memory_order_relaxed);

@@ -252,6 +252,29 @@ TEST(Relay, ManyLinksInOneProcess) {
   EXPECT_EQ(far_server.received(), 1);
 }
 
+TEST(Relay, RecoversWhenTheTargetComesBack) {
+  // Find a free port, then leave it closed: the first datagram meets an ICMP unreachable.
+  uint16_t port = 0;
+  {
+    EchoServer probe;
+    port = SocketAddress::Parse(probe.address())->port();
+  }
+  Relay relay;
+  auto bound = relay.AddLink(Spec(absl::StrCat("127.0.0.1:", port), 1));
+  ASSERT_TRUE(bound.ok());
+  ASSERT_TRUE(relay.Start().ok());
+  UdpClient client(*bound);
+  ASSERT_TRUE(client.Send("nobody home"));
+  ASSERT_TRUE(Eventually([&] { return relay.counters(0).forwarded == 1; }));
+  EXPECT_FALSE(client.Receive(milliseconds(50)).has_value());
+  EchoServer echo(port);
+  ASSERT_TRUE(echo.ok());
+  ASSERT_TRUE(client.Send("back"));
+  auto reply = client.Receive(kReplyTimeout);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(*reply, "back");
+}
+
 TEST(Relay, AddLinkRejectsBadSpecsAndLimits) {
   RelayOptions options;
   options.max_links = 1;

@@ -43,7 +43,8 @@ inline SocketAddress LocalAddress(int fd) {
 // Echoes every datagram back to its sender and remembers when the last one arrived.
 class EchoServer {
  public:
-  EchoServer() : fd_(OpenLoopbackSocket()) {
+  // Listens on `port` of 127.0.0.1 (0: any free port).
+  explicit EchoServer(uint16_t port = 0) : fd_(OpenLoopbackSocket(port)) {
     thread_ = std::thread([this] { Run(); });
   }
   ~EchoServer() {
@@ -51,6 +52,7 @@ class EchoServer {
     thread_.join();
     close(fd_);
   }
+  bool ok() const { return fd_ >= 0; }
   std::string address() const { return LocalAddress(fd_).ToString(); }
   int received() const { return received_.load(); }
   // steady_clock time (ns) of the most recent arrival.
