@@ -155,8 +155,7 @@ bool Eventually(Pred pred) {
 
 // Starts the daemon and returns {udp port, metrics port}.
 std::pair<uint16_t, uint16_t> StartDaemon(const nlohmann::json& scenario, Child* agent) {
-  std::vector<std::string> args = {"--config", "/nonexistent/agent.toml", "--listen",
-                                   "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
                                    "--telemetry-interval-seconds", "1"};
   for (const auto& g : scenario["gpus"]) {
     args.push_back("--device");
