@@ -1,0 +1,75 @@
+#include "landmark/config.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "gtest/gtest.h"
+
+namespace lightcone::landmark {
+namespace {
+
+constexpr char kKey[] = "b0d09982449f191804ff6920ee792195cbe34744a94395d01d2f1d64ead86022";
+
+TEST(LandmarkConfig, ParsesTargets) {
+  std::string text = std::string(R"(
+id = "11111111-2222-3333-4444-555555555555"
+listen = "127.0.0.1:0"
+key_file = "/tmp/k"
+interval_ms = 50
+timeout_ms = 200
+window_s = 5
+[[targets]]
+device = "GPU-0123abcd-4567-89ab-cdef-0123456789ab"
+address = "127.0.0.1:7447"
+public_keys = [")") + kKey + R"("]
+[[targets]]
+device = "0123abcd-4567-89ab-cdef-0123456789ac"
+public_keys = [")" + kKey + R"("]
+)";
+  auto c = ParseLandmarkConfig(text, "lm.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->interval, std::chrono::milliseconds(50));
+  EXPECT_EQ(c->window, std::chrono::seconds(5));
+  ASSERT_EQ(c->targets.size(), 2u);
+  EXPECT_EQ(c->targets[0].address, "127.0.0.1:7447");
+  EXPECT_TRUE(c->targets[1].address.empty());  // agent-initiated
+}
+
+TEST(LandmarkConfig, RejectsBadInput) {
+  EXPECT_EQ(ParseLandmarkConfig("", "x").status().code(), absl::StatusCode::kInvalidArgument);
+  std::string no_keys = R"(
+id = "11111111-2222-3333-4444-555555555555"
+[[targets]]
+device = "0123abcd-4567-89ab-cdef-0123456789ab"
+public_keys = []
+)";
+  EXPECT_EQ(ParseLandmarkConfig(no_keys, "x").status().code(), absl::StatusCode::kInvalidArgument);
+  std::string bad_key = R"(
+id = "11111111-2222-3333-4444-555555555555"
+[[targets]]
+device = "0123abcd-4567-89ab-cdef-0123456789ab"
+public_keys = ["abc"]
+)";
+  EXPECT_EQ(ParseLandmarkConfig(bad_key, "x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(LoadLandmarkConfig("/nonexistent.toml").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(LandmarkKey, GenerateThenLoadGivesTheSameKey) {
+  std::string path = std::filesystem::temp_directory_path() /
+                     ("lc-landmark-key-" + std::to_string(getpid()));
+  std::filesystem::remove(path);
+  auto made = GenerateLandmarkKeyFile(path);
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto loaded = LoadLandmarkKey(path);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->public_key(), made->public_key());
+  EXPECT_EQ(GenerateLandmarkKeyFile(path).status().code(), absl::StatusCode::kAlreadyExists);
+  std::filesystem::remove(path);
+  EXPECT_EQ(LoadLandmarkKey(path).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace lightcone::landmark

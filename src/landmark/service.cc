@@ -1,0 +1,119 @@
+#include "landmark/service.h"
+
+#include <time.h>
+
+#include <algorithm>
+
+#include "core/logging.h"
+#include "core/wire_record.h"
+
+namespace lightcone::landmark {
+namespace {
+
+int64_t RealtimeNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The loop wakes at least this often to expire probes and close windows.
+constexpr int64_t kMaxPollWaitNs = 50'000'000;
+
+}  // namespace
+
+LandmarkService::LandmarkService(const LandmarkConfig& config, crypto::SigningKey key,
+                                 std::FILE* out)
+    : config_(config), key_(std::move(key)), out_(out) {}
+
+absl::StatusOr<std::unique_ptr<LandmarkService>> LandmarkService::Create(
+    const LandmarkConfig& config, crypto::SigningKey key, std::FILE* out) {
+  std::vector<ProbeTarget> targets;
+  for (const TargetConfig& t : config.targets) {
+    ProbeTarget target;
+    target.device_id = t.device_id;
+    target.public_keys = t.public_keys;
+    if (!t.address.empty()) {
+      auto endpoint = wire::ResolveEndpoint(t.address);
+      if (!endpoint.ok()) return endpoint.status();
+      target.endpoint = *endpoint;
+    }
+    targets.push_back(std::move(target));
+  }
+  Prober::Options options;
+  options.landmark_id = config.id;
+  options.listen = config.listen;
+  options.timeout = config.timeout;
+  auto prober = Prober::Create(options, std::move(targets));
+  if (!prober.ok()) return prober.status();
+  std::unique_ptr<LandmarkService> service(new LandmarkService(config, std::move(key), out));
+  service->prober_ = *std::move(prober);
+  return service;
+}
+
+void LandmarkService::WriteBatch(std::vector<wire::MeasurementRecord> records, int64_t now_ns) {
+  wire::MeasurementBatch batch;
+  batch.landmark_id = config_.id;
+  batch.batch_sequence = ++batches_written_;
+  batch.created_unix_ns = now_ns;
+  batch.records = std::move(records);
+  if (auto s = wire::SignBatch(key_, &batch); !s.ok()) {
+    Logger("landmark")->error("batch {} not written: {}", batch.batch_sequence, s.ToString());
+    return;
+  }
+  std::string line = wire::BatchToJsonLine(batch);
+  std::fputs(line.c_str(), out_);
+  std::fputc('\n', out_);
+  std::fflush(out_);
+}
+
+void LandmarkService::Run(const std::atomic<bool>& stop) {
+  auto log = Logger("landmark");
+  uint64_t seed;
+  crypto::RandomBytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&seed), sizeof(seed)));
+  JitteredScheduler scheduler(config_.targets.size(),
+                              {config_.interval, config_.jitter_fraction}, seed, MonotonicNs());
+  MinRttWindow window(config_.window, RealtimeNs());
+  std::vector<wire::MeasurementRecord> flushed;
+  auto on_result = [&](const ProbeResult& r) {
+    wire::MeasurementRecord rec;
+    rec.device_id = r.reply.device_id;
+    rec.landmark_id = r.reply.landmark_id;
+    rec.time_unix_ns = r.sent_unix_ns;
+    rec.rtt_ns = r.rtt_ns;
+    rec.nonce = r.reply.nonce;
+    rec.sequence = r.reply.sequence;
+    rec.key_id = r.reply.key_id;
+    rec.reply_signature = r.reply.signature;
+    window.Add(rec);
+    log->debug("device {} rtt {} ns", wire::FormatId(rec.device_id), rec.rtt_ns);
+  };
+  log->info("probing {} target(s) from {}", config_.targets.size(),
+            wire::FormatEndpoint(prober_->local_endpoint()));
+  while (!stop.load()) {
+    int64_t now = MonotonicNs();
+    for (int t = scheduler.PopDue(now); t >= 0; t = scheduler.PopDue(now)) {
+      // A failed probe is counted in the prober's stats (no_address, send_errors).
+      (void)prober_->Probe(static_cast<size_t>(t));
+    }
+    int64_t wait = std::clamp<int64_t>(scheduler.next_due_ns() - MonotonicNs(), 0, kMaxPollWaitNs);
+    prober_->Poll(std::chrono::nanoseconds(wait), on_result);
+    int64_t real_now = RealtimeNs();
+    if (window.Flush(real_now, false, &flushed)) WriteBatch(std::move(flushed), real_now);
+  }
+  // Let the probes in flight finish, then write the partial window.
+  int64_t give_up = MonotonicNs() + std::chrono::nanoseconds(config_.timeout).count();
+  while (prober_->outstanding() > 0 && MonotonicNs() < give_up) {
+    prober_->Poll(std::chrono::milliseconds(10), on_result);
+  }
+  int64_t real_now = RealtimeNs();
+  window.Flush(real_now, true, &flushed);
+  if (!flushed.empty()) WriteBatch(std::move(flushed), real_now);
+}
+
+}  // namespace lightcone::landmark
