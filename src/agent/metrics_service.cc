@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 #include "agent/gpu/inventory.h"
 #include "core/logging.h"
 
@@ -55,6 +57,8 @@ absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Start(Options op
     });
     if (server.ok()) {
       service->server_ = *std::move(server);
+      service->metrics_host_ =
+          options.metrics_listen.substr(0, options.metrics_listen.rfind(':'));
       log->info("serving /metrics on port {}", service->server_->port());
     } else if (server.status().code() == absl::StatusCode::kUnavailable) {
       // Port taken or not bindable: the agent's real job (answering challenges) goes on.
@@ -68,6 +72,11 @@ absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Start(Options op
 }
 
 MetricsService::~MetricsService() { Stop(); }
+
+std::string MetricsService::metrics_address() const {
+  if (!server_) return "";
+  return absl::StrCat(metrics_host_, ":", server_->port());
+}
 
 void MetricsService::Stop() {
   if (server_) server_->Stop();

@@ -51,6 +51,8 @@ class MetricsService {
   MetricsRegistry& registry() { return registry_; }
   // Port /metrics listens on (0 when disabled).
   uint16_t metrics_port() const { return server_ ? server_->port() : 0; }
+  // "host:port" /metrics listens on, with the port actually bound ("" when disabled).
+  std::string metrics_address() const;
 
  private:
   MetricsService() = default;
@@ -60,6 +62,7 @@ class MetricsService {
   std::unique_ptr<GpuMonitor> monitor_;
   MetricsRegistry registry_;
   std::unique_ptr<HttpServer> server_;
+  std::string metrics_host_;  // host part of Options::metrics_listen
 };
 
 // `lightcone-agent inventory --json`: opens NVML, reads the inventory once and returns it as

@@ -44,6 +44,8 @@ TEST(MetricsService, ServesGpuMetricsAndExtraCollectors) {
   auto service = MetricsService::Start(options);
   ASSERT_TRUE(service.ok()) << service.status();
   ASSERT_TRUE((*service)->nvml_available());
+  EXPECT_EQ((*service)->metrics_address(),
+            "127.0.0.1:" + std::to_string((*service)->metrics_port()));
   EXPECT_EQ((*service)->inventory().gpus.size(), 2u);
   // What main does with the responder's counters.
   (*service)->registry().AddCollector([](MetricsWriter& w) {
