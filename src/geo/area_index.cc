@@ -2,18 +2,26 @@
 
 #include <utility>
 
+#include "geo/units.h"
+
 #include "s2/s2closest_edge_query.h"
 
 namespace lightcone::geo {
 
-AreaIndex::AreaIndex(std::unique_ptr<S2Polygon> polygon)
-    : polygon_(std::move(polygon)), rect_bound_(polygon_->GetRectBound()) {
+AreaIndex::AreaIndex(std::unique_ptr<S2Polygon> polygon, S1Angle margin)
+    : polygon_(std::move(polygon)), rect_bound_(polygon_->GetRectBound()), margin_(margin) {
   // Build the polygon's shape index now rather than on the first (concurrent) query.
   polygon_->index().ForceBuild();
 }
 
-Relation AreaIndex::Relate(const SoundRegion& region) const {
-  if (region.is_empty()) return Relation::kEmpty;
+Relation AreaIndex::Relate(const SoundRegion& input) const {
+  if (input.is_empty()) return Relation::kEmpty;
+  if (margin_ > S1Angle::Zero() && !input.is_full() &&
+      !rect_bound_.Intersects(input.GetCapBound().Expanded(margin_).GetRectBound())) {
+    return Relation::kOutside;  // Fast path: far from the polygon even with the margin.
+  }
+  const SoundRegion grown = margin_ > S1Angle::Zero() ? input.Grown(margin_) : SoundRegion();
+  const SoundRegion& region = margin_ > S1Angle::Zero() ? grown : input;
   if (polygon_->is_empty()) return Relation::kOutside;
   if (region.is_full()) return polygon_->is_full() ? Relation::kInside : Relation::kAcross;
 

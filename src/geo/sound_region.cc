@@ -71,6 +71,13 @@ SoundRegion::SoundRegion(absl::Span<const DistanceBound> bounds) {
   Build();
 }
 
+SoundRegion SoundRegion::Grown(S1Angle margin) const {
+  if (is_full()) return *this;
+  std::vector<DistanceBound> grown = bounds_;
+  for (DistanceBound& b : grown) b.radius = b.radius + margin;
+  return SoundRegion(grown);
+}
+
 void SoundRegion::Build() {
   arcs_.clear();
   empty_ = false;

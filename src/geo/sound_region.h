@@ -67,6 +67,10 @@ class SoundRegion {
   // entirely are dropped, since they cannot change the intersection.
   explicit SoundRegion(absl::Span<const DistanceBound> bounds);
 
+  // The region with every bound enlarged by `margin`: it contains every point within
+  // `margin` of this region (and possibly a little more near corners).
+  SoundRegion Grown(S1Angle margin) const;
+
   // True if no point satisfies every bound: the measurements are physically inconsistent
   // (a landmark lied about its RTT or its position, or the data is wrong).
   bool is_empty() const { return empty_; }

@@ -94,6 +94,21 @@ TEST(AreaIndex, RelatesRegionsToAPolygon) {
   EXPECT_EQ(box.Relate(empty), Relation::kEmpty);
 }
 
+TEST(AreaIndex, MarginKeepsProofsAwayFromTheBorder) {
+  std::vector<S2Point> v = {P(0, 0), P(0, 10), P(10, 10), P(10, 0)};
+  auto loop = std::make_unique<S2Loop>(v);
+  loop->Normalize();
+  AreaIndex with_margin(std::make_unique<S2Polygon>(std::move(loop)), KmToAngle(50));
+  // 100 km region centred 130 km outside the box: 30 km from the border.
+  SoundRegion near(std::vector<DistanceBound>{{P(5, 10 + 130.0 / 110.8), KmToAngle(100), -1}});
+  EXPECT_EQ(Box(0, 0, 10, 10).Relate(near), Relation::kOutside);
+  EXPECT_EQ(with_margin.Relate(near), Relation::kAcross);
+  SoundRegion far(std::vector<DistanceBound>{{P(5, 13), KmToAngle(100), -1}});
+  EXPECT_EQ(with_margin.Relate(far), Relation::kOutside);
+  SoundRegion inner(std::vector<DistanceBound>{{P(5, 5), KmToAngle(100), -1}});
+  EXPECT_EQ(with_margin.Relate(inner), Relation::kInside);
+}
+
 TEST(RobustSubregions, DroppingTheLiarExposesTheTruth) {
   const S2Point device = kBeijing;
   std::vector<DistanceBound> b = {Honest(P(39.0, 117.0), device, 3.0, 0),
