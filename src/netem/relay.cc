@@ -400,9 +400,9 @@ void Relay::DrainListenSocket(Link& link) {
       link.dropped_loss.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    const int64_t due_ns =
-        r.arrival_ns +
+    const int64_t delay_ns =
         sampler.Sample(link.spec.delay, link.spec.jitter, link.spec.jitter_distribution).count();
+    const int64_t due_ns = r.arrival_ns + delay_ns;
     Datagram datagram;
     datagram.mapping = std::move(mapping);
     datagram.to_client = false;
@@ -411,7 +411,7 @@ void Relay::DrainListenSocket(Link& link) {
     std::memcpy(datagram.bytes.get(), receive_buffer_.data(), datagram.size);
     if (!queue_->Push(std::move(datagram), due_ns)) {
       link.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
-    } else if (due_ns < MonotonicNowNs()) {
+    } else if (delay_ns > 0 && due_ns < MonotonicNowNs()) {
       link.queued_past_due.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -435,11 +435,11 @@ void Relay::DrainUpstreamSocket(Mapping& mapping) {
       link.dropped_loss.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    const int64_t due_ns = r.arrival_ns + sampler
-                                              .Sample(link.spec.effective_return_delay(),
-                                                      link.spec.jitter,
-                                                      link.spec.jitter_distribution)
-                                              .count();
+    const int64_t delay_ns = sampler
+                                 .Sample(link.spec.effective_return_delay(), link.spec.jitter,
+                                         link.spec.jitter_distribution)
+                                 .count();
+    const int64_t due_ns = r.arrival_ns + delay_ns;
     Datagram datagram;
     datagram.mapping = owner;
     datagram.to_client = true;
@@ -448,7 +448,7 @@ void Relay::DrainUpstreamSocket(Mapping& mapping) {
     std::memcpy(datagram.bytes.get(), receive_buffer_.data(), datagram.size);
     if (!queue_->Push(std::move(datagram), due_ns)) {
       link.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
-    } else if (due_ns < MonotonicNowNs()) {
+    } else if (delay_ns > 0 && due_ns < MonotonicNowNs()) {
       link.queued_past_due.fetch_add(1, std::memory_order_relaxed);
     }
   }

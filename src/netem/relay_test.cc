@@ -252,6 +252,35 @@ TEST(Relay, ManyLinksInOneProcess) {
   EXPECT_EQ(far_server.received(), 1);
 }
 
+TEST(Relay, ListensOnIpv6AndForwardsToIpv4) {
+  {
+    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_addr = in6addr_loopback;
+    const bool have_ipv6 = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr),
+                                           sizeof(addr)) == 0;
+    if (fd >= 0) close(fd);
+    if (!have_ipv6) GTEST_SKIP() << "no IPv6 loopback here";
+  }
+  EchoServer echo;
+  Relay relay;
+  LinkSpec spec = Spec(echo.address(), 1);
+  spec.listen = "[::1]:0";
+  auto bound = relay.AddLink(spec);
+  ASSERT_TRUE(bound.ok()) << bound.status();
+  EXPECT_EQ(bound->family(), AF_INET6);
+  ASSERT_TRUE(relay.Start().ok());
+  int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+  ASSERT_EQ(sendto(fd, "six", 3, 0, bound->sockaddr_ptr(), bound->length()), 3);
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 2000), 1);
+  char buffer[16];
+  EXPECT_EQ(recv(fd, buffer, sizeof(buffer), 0), 3);
+  EXPECT_EQ(std::string(buffer, 3), "six");
+  close(fd);
+}
+
 TEST(Relay, RecoversWhenTheTargetComesBack) {
   // Find a free port, then leave it closed: the first datagram meets an ICMP unreachable.
   uint16_t port = 0;
