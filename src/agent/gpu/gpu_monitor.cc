@@ -9,6 +9,11 @@ namespace lightcone::agent {
 
 namespace {
 constexpr absl::Duration kEventErrorBackoff = absl::Seconds(5);
+
+bool IsPowerOfTen(uint64_t n) {
+  while (n >= 10 && n % 10 == 0) n /= 10;
+  return n == 1;
+}
 }  // namespace
 
 GpuMonitor::GpuMonitor(GpuSource* source, Inventory inventory, Options options)
@@ -89,9 +94,13 @@ void GpuMonitor::PollEventsOnce(absl::Duration timeout) {
       state_.xid_events_unattributed++;
       continue;
     }
-    state_.gpus[e.gpu_index].xid_counts[e.xid]++;
-    Logger("agent")->warn("GPU {} ({}): XID {}", e.gpu_index, inventory_.gpus[e.gpu_index].uuid,
-                          e.xid);
+    const uint64_t n = ++state_.gpus[e.gpu_index].xid_counts[e.xid];
+    // An XID storm must not flood the log: the counter has every event, the log has the
+    // 1st, 10th, 100th, ... of each code.
+    if (IsPowerOfTen(n)) {
+      Logger("agent")->warn("GPU {} ({}): XID {} (seen {} time(s))", e.gpu_index,
+                            inventory_.gpus[e.gpu_index].uuid, e.xid, n);
+    }
   }
 }
 
