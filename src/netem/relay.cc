@@ -31,6 +31,8 @@ constexpr int kMaxReadsPerEvent = 64;
 constexpr int kMaxEpollEvents = 128;
 // How often the receive thread looks for idle mappings.
 constexpr int kSweepIntervalMs = 500;
+// Minimum spacing of the extra sweeps a full mapping table triggers.
+constexpr int64_t kForcedSweepIntervalNs = 100'000'000;
 
 std::string Errno(const char* what) { return absl::StrCat(what, ": ", std::strerror(errno)); }
 
@@ -80,6 +82,12 @@ struct Relay::Link {
   int fd = -1;
   Endpoint endpoint;
   absl::flat_hash_map<SocketAddress, std::shared_ptr<Mapping>> mappings;  // receive thread
+  // Upstream socket failures (e.g. out of descriptors) are logged once per link, then only
+  // counted (dropped_mapping_limit), so a flood cannot flood the log. Receive thread only.
+  bool warned_upstream_failure = false;
+  // When the mapping cap is hit, idle mappings of this link are swept at most this often, so
+  // a flood of new sources costs a hash lookup per datagram, not a sweep.
+  int64_t last_forced_sweep_ns = 0;
   std::atomic<uint64_t> received{0}, forwarded{0}, replies_received{0}, returned{0},
       dropped_loss{0}, dropped_queue_full{0}, dropped_oversize{0}, dropped_mapping_limit{0},
       send_errors{0}, queued_past_due{0}, mappings_created{0}, mappings_expired{0};
@@ -333,13 +341,18 @@ std::shared_ptr<Relay::Mapping> Relay::FindOrCreateMapping(Link& link,
   auto it = link.mappings.find(client);
   if (it != link.mappings.end()) return it->second;
   if (link.mappings.size() >= options_.max_mappings_per_link) {
-    ExpireIdleMappings(now_ns);
+    if (now_ns - link.last_forced_sweep_ns >= kForcedSweepIntervalNs) {
+      link.last_forced_sweep_ns = now_ns;
+      ExpireIdleMappings(link, now_ns);
+    }
     if (link.mappings.size() >= options_.max_mappings_per_link) return nullptr;
   }
   auto fd = OpenUdpSocket(link.forward.family(), options_.socket_buffer_bytes);
   if (!fd.ok()) {
-    Logger("netem")->warn("link '{}': cannot open upstream socket: {}", link.spec.name,
-                          fd.status().ToString());
+    if (!std::exchange(link.warned_upstream_failure, true)) {
+      Logger("netem")->warn("link '{}': cannot open upstream socket: {}", link.spec.name,
+                            fd.status().ToString());
+    }
     return nullptr;
   }
   auto mapping = std::make_shared<Mapping>();
@@ -348,15 +361,19 @@ std::shared_ptr<Relay::Mapping> Relay::FindOrCreateMapping(Link& link,
   mapping->client = client;
   mapping->endpoint = Endpoint{Endpoint::Kind::kUpstream, &link, mapping.get()};
   if (connect(mapping->fd, link.forward.sockaddr_ptr(), link.forward.length()) != 0) {
-    Logger("netem")->warn("link '{}': connect {}: {}", link.spec.name, link.forward.ToString(),
-                          std::strerror(errno));
+    if (!std::exchange(link.warned_upstream_failure, true)) {
+      Logger("netem")->warn("link '{}': connect {}: {}", link.spec.name, link.forward.ToString(),
+                            std::strerror(errno));
+    }
     return nullptr;
   }
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.ptr = &mapping->endpoint;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, mapping->fd, &event) != 0) {
-    Logger("netem")->warn("link '{}': epoll_ctl: {}", link.spec.name, std::strerror(errno));
+    if (!std::exchange(link.warned_upstream_failure, true)) {
+      Logger("netem")->warn("link '{}': epoll_ctl: {}", link.spec.name, std::strerror(errno));
+    }
     return nullptr;
   }
   link.mappings_created.fetch_add(1, std::memory_order_relaxed);
@@ -365,16 +382,18 @@ std::shared_ptr<Relay::Mapping> Relay::FindOrCreateMapping(Link& link,
 }
 
 void Relay::ExpireIdleMappings(int64_t now_ns) {
+  for (auto& link : links_) ExpireIdleMappings(*link, now_ns);
+}
+
+void Relay::ExpireIdleMappings(Link& link, int64_t now_ns) {
   const int64_t idle_ns = options_.mapping_idle_timeout.count();
-  for (auto& link : links_) {
-    for (auto it = link->mappings.begin(); it != link->mappings.end();) {
-      auto current = it++;
-      if (now_ns - current->second->last_active_ns < idle_ns) continue;
-      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, current->second->fd, nullptr);
-      link->mappings_expired.fetch_add(1, std::memory_order_relaxed);
-      // The socket closes when the last queued datagram holding the mapping is sent.
-      link->mappings.erase(current);
-    }
+  for (auto it = link.mappings.begin(); it != link.mappings.end();) {
+    auto current = it++;
+    if (now_ns - current->second->last_active_ns < idle_ns) continue;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, current->second->fd, nullptr);
+    link.mappings_expired.fetch_add(1, std::memory_order_relaxed);
+    // The socket closes when the last queued datagram holding the mapping is sent.
+    link.mappings.erase(current);
   }
 }
 

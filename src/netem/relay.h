@@ -132,6 +132,7 @@ class Relay {
   void DrainListenSocket(Link& link);
   void DrainUpstreamSocket(Mapping& mapping);
   void ExpireIdleMappings(int64_t now_ns);
+  void ExpireIdleMappings(Link& link, int64_t now_ns);
   void Send(Datagram& datagram);
   std::shared_ptr<Mapping> FindOrCreateMapping(Link& link, const SocketAddress& client,
                                                int64_t now_ns);

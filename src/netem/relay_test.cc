@@ -214,6 +214,26 @@ TEST(Relay, MappingLimitDropsNewClients) {
   EXPECT_EQ(relay.counters(0).dropped_mapping_limit, 1u);
 }
 
+TEST(Relay, FullMappingTableReclaimsIdleMappings) {
+  EchoServer echo;
+  RelayOptions options;
+  options.max_mappings_per_link = 1;
+  options.mapping_idle_timeout = milliseconds(20);
+  Relay relay(options);
+  auto bound = relay.AddLink(Spec(echo.address(), 0));
+  ASSERT_TRUE(bound.ok()) << bound.status();
+  ASSERT_TRUE(relay.Start().ok());
+  UdpClient first(*bound), second(*bound);
+  ASSERT_TRUE(first.Send("1"));
+  ASSERT_TRUE(first.Receive(kReplyTimeout).has_value());
+  std::this_thread::sleep_for(milliseconds(150));  // first's mapping is idle now
+  ASSERT_TRUE(second.Send("2"));
+  auto reply = second.Receive(kReplyTimeout);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(*reply, "2");
+  EXPECT_EQ(relay.counters(0).dropped_mapping_limit, 0u);
+}
+
 TEST(Relay, IdleMappingsExpire) {
   EchoServer echo;
   RelayOptions options;
