@@ -36,7 +36,6 @@ struct Responder::Slot {
   sockaddr_storage source{};
   alignas(cmsghdr) std::array<uint8_t, kControlBytes> control{};
   iovec in_iov{};
-  iovec out_iov{};
 };
 
 uint64_t ResponderStats::rejected_total() const {
@@ -61,6 +60,9 @@ absl::Status Responder::Start() {
   if (setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
     return absl::UnavailableError(absl::StrCat("responder: SO_RCVTIMEO: ", std::strerror(errno)));
   }
+  // Room for bursts (best effort: the kernel caps it at net.core.rmem_max).
+  int rcvbuf = static_cast<int>(kReceiveBufferBytes);
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   if (options_.latency != nullptr) {
     int on = 1;
     if (setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) != 0) {
@@ -117,12 +119,9 @@ bool Responder::Handle(std::span<const uint8_t> datagram, const sockaddr_storage
 void Responder::Run() {
   const size_t n = slots_.size();
   std::vector<mmsghdr> in_msgs(n);
-  std::vector<mmsghdr> out_msgs(n);
-  std::vector<int64_t> rx_realtime_ns(n);
   for (size_t i = 0; i < n; ++i) {
     Slot& s = slots_[i];
     s.in_iov = {s.in.data(), s.in.size()};
-    s.out_iov = {s.out.data(), s.out.size()};
   }
   // From here on, no allocation: everything above is reused for every batch.
   while (!stop_.load(std::memory_order_relaxed)) {
@@ -143,57 +142,43 @@ void Responder::Run() {
     if (got <= 0) continue;  // timeout (stop check), EINTR, or a transient error
     Bump(counters_.received, got);
     int64_t now_ns = MonotonicNs();
-    size_t replies = 0;
+    // Each reply goes out as soon as it is signed (sendto per reply rather than one
+    // sendmmsg per batch): batching the sends would make the first challenge of a batch wait
+    // for every other signature.
     for (int i = 0; i < got; ++i) {
       Slot& s = slots_[i];
       size_t len = in_msgs[i].msg_len;
       if (in_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) len = s.in.size();  // oversized
-      Slot& out = slots_[replies];
       if (!Handle(std::span<const uint8_t>(s.in.data(), len), s.source, now_ns,
-                  std::span<uint8_t, wire::kReplyBytes>(out.out))) {
+                  std::span<uint8_t, wire::kReplyBytes>(s.out))) {
         continue;
       }
-      msghdr& h = out_msgs[replies].msg_hdr;
-      h = {};
-      h.msg_name = &s.source;
-      h.msg_namelen = in_msgs[i].msg_hdr.msg_namelen;
-      h.msg_iov = &out.out_iov;
-      h.msg_iovlen = 1;
+      ssize_t rc;
+      do {
+        rc = sendto(fd_, s.out.data(), s.out.size(), 0, reinterpret_cast<const sockaddr*>(&s.source),
+                    in_msgs[i].msg_hdr.msg_namelen);
+      } while (rc < 0 && errno == EINTR);
+      if (rc != static_cast<ssize_t>(s.out.size())) {
+        Bump(counters_.send_errors);
+        continue;
+      }
+      Bump(counters_.answered);
       if (options_.latency != nullptr) {
-        rx_realtime_ns[replies] = 0;
+        int64_t rx_ns = 0;
         for (cmsghdr* c = CMSG_FIRSTHDR(&in_msgs[i].msg_hdr); c != nullptr;
              c = CMSG_NXTHDR(&in_msgs[i].msg_hdr, c)) {
           if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
             timespec ts;
             std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-            rx_realtime_ns[replies] = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+            rx_ns = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
           }
         }
+        if (rx_ns == 0) continue;
+        LatencyRecorder& rec = *options_.latency;
+        size_t count = rec.count.load(std::memory_order_relaxed);
+        rec.samples_ns[count % rec.samples_ns.size()] = RealtimeNs() - rx_ns;
+        rec.count.store(count + 1, std::memory_order_release);
       }
-      ++replies;
-    }
-    size_t sent = 0;
-    while (sent < replies) {
-      int rc = sendmmsg(fd_, out_msgs.data() + sent, replies - sent, 0);
-      if (rc <= 0) {
-        if (rc < 0 && errno == EINTR) continue;
-        // Drop the rest of this batch (the peer will see a lost challenge).
-        Bump(counters_.send_errors, replies - sent);
-        break;
-      }
-      sent += rc;
-    }
-    Bump(counters_.answered, sent);
-    if (options_.latency != nullptr && sent > 0) {
-      int64_t done_ns = RealtimeNs();
-      LatencyRecorder& rec = *options_.latency;
-      size_t count = rec.count.load(std::memory_order_relaxed);
-      for (size_t i = 0; i < sent; ++i) {
-        if (rx_realtime_ns[i] == 0) continue;
-        rec.samples_ns[count % rec.samples_ns.size()] = done_ns - rx_realtime_ns[i];
-        ++count;
-      }
-      rec.count.store(count, std::memory_order_release);
     }
   }
 }

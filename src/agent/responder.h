@@ -34,7 +34,7 @@ struct ResponderStats {
   uint64_t answered = 0;          // replies handed to the kernel
   uint64_t rate_limited = 0;      // dropped before decoding: source over its rate
   uint64_t unknown_device = 0;    // valid challenge for a device this agent does not serve
-  uint64_t send_errors = 0;       // sendmmsg refused a reply
+  uint64_t send_errors = 0;       // sendto refused a reply
   // Decode rejections indexed by wire::DecodeError (index 0, kOk, stays zero). A datagram
   // of another message type (a reply or hello sent to the agent) counts as kUnexpectedType.
   std::array<uint64_t, wire::kNumDecodeErrors> rejected{};
@@ -42,8 +42,9 @@ struct ResponderStats {
   uint64_t rejected_total() const;
 };
 
-// Receive-to-send latencies for benchmarks: a preallocated ring the responder thread writes
-// and the reader drains after Stop().
+// Receive-to-send latencies for benchmarks (kernel receive timestamp to the return of the
+// reply's sendto): a preallocated ring the responder thread writes and the reader drains
+// after Stop().
 struct LatencyRecorder {
   explicit LatencyRecorder(size_t capacity) : samples_ns(capacity) {}
   std::vector<int64_t> samples_ns;
@@ -52,16 +53,17 @@ struct LatencyRecorder {
 
 class Responder {
  public:
-  static constexpr size_t kDefaultBatch = 32;
+  static constexpr size_t kDefaultBatch = 32;  // datagrams per recvmmsg
   static constexpr int kStopPollMs = 200;  // how quickly Stop() is noticed
+  static constexpr size_t kReceiveBufferBytes = 1 << 20;  // SO_RCVBUF request
 
   struct Options {
     double rate_per_source_per_second = kDefaultRatePerSourcePerSecond;
     double burst_per_source = kDefaultBurstPerSource;
     size_t rate_limiter_slots = SourceRateLimiter::kDefaultSlots;
-    size_t batch = kDefaultBatch;  // datagrams per recvmmsg/sendmmsg
+    size_t batch = kDefaultBatch;  // datagrams per recvmmsg
     // Benchmarks only: when set, each reply's time from the kernel receive timestamp to the
-    // return of sendmmsg is recorded here.
+    // return of its sendto is recorded here.
     LatencyRecorder* latency = nullptr;
   };
 
