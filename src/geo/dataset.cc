@@ -139,6 +139,7 @@ absl::StatusOr<Dataset> Dataset::Parse(const std::string& hosts_text,
       return Invalid(rtts, row, absl::StrCat("landmark '", landmark_id, "' has no position in ",
                                              hosts_path, "; a landmark must have one"));
     }
+    const int landmark = lm->second;  // Copied: inserting a new target below may rehash.
     if (landmark_id == target_id) {
       return Invalid(rtts, row, absl::StrCat("landmark '", landmark_id, "' measures itself"));
     }
@@ -155,10 +156,10 @@ absl::StatusOr<Dataset> Dataset::Parse(const std::string& hosts_text,
     } else {
       target = tg->second;
     }
-    const std::pair<int, int> key(lm->second, target);
+    const std::pair<int, int> key(landmark, target);
     auto [it, inserted] = pair_index.try_emplace(key, samples.size());
     if (inserted) {
-      samples.push_back(RttSample{lm->second, target, rtt_ms});
+      samples.push_back(RttSample{landmark, target, rtt_ms});
     } else {
       ++ds.duplicate_rows_merged_;
       samples[it->second].rtt_ms = std::min(samples[it->second].rtt_ms, rtt_ms);
