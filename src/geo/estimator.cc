@@ -15,6 +15,8 @@ namespace lightcone::geo {
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+// Calibration needs at least one pair of hosts with known positions.
+constexpr int kMinPositionedHosts = 2;
 // CBG: the factors by which all radii are scaled, in turn, until the caps meet.
 constexpr double kCbgScaleSteps[] = {1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 8.0, 16.0};
 // CBG: the grid laid over the smallest cap to find the constraint region is this many points
@@ -76,6 +78,13 @@ absl::StatusOr<Estimator> Estimator::Fit(const Dataset& dataset, const Estimator
       est.points_[i] = hosts[i].position->ToPoint();
       est.has_position_[i] = true;
     }
+  }
+  int positioned = 0;
+  for (int i = 0; i < n; ++i) positioned += est.has_position_[i] ? 1 : 0;
+  if (positioned < kMinPositionedHosts) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot calibrate: ", positioned, " hosts with a position, need at least ",
+        kMinPositionedHosts));
   }
   est.violations_ = FindLightSpeedViolations(dataset, options.sanity);
   est.sanity_ = AttributeViolations(dataset, est.violations_);

@@ -163,6 +163,15 @@ TEST(Estimator, DuplicateObservationsKeepTheLowestRtt) {
   EXPECT_TRUE(once->position.ApproxEquals(twice->position, S1Angle::Radians(1e-12)));
 }
 
+TEST(Estimator, FitNeedsTwoPositionedHosts) {
+  const Dataset one = Dataset::FromParts({Host{"a", S2LatLng::FromDegrees(1, 2), "", ""},
+                                          Host{"t", std::nullopt, "", ""}},
+                                         {RttSample{0, 1, 5.0}});
+  auto est = Estimator::Fit(one);
+  EXPECT_EQ(est.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(est.status().message()), HasSubstr("1 hosts with a position"));
+}
+
 TEST(EstimateMethodName, Names) {
   EXPECT_STREQ(EstimateMethodName(EstimateMethod::kBest), "best");
   EXPECT_STREQ(EstimateMethodName(EstimateMethod::kCbg), "cbg");
