@@ -236,10 +236,34 @@ Relation SoundRegion::RelationTo(const S2Cap& disc) const {
   return Relation::kAcross;
 }
 
+namespace {
+
+// Cheap, trig-free test: can the edge a->b (great circle normal n, unit) meet the cap?
+// False only when it certainly cannot.
+bool EdgeMayMeetCap(const S2Point& a, const S2Point& b, const S2Point& n, const S2Point& c,
+                    double cos_r, double sin_r) {
+  if (a.DotProd(c) >= cos_r || b.DotProd(c) >= cos_r) return true;
+  if (sin_r < 1.0 && cos_r > 0.0) {
+    // The great circle's distance to c is asin(|n.c|); beyond the radius it misses.
+    if (std::fabs(n.DotProd(c)) > sin_r + 1e-15) return false;
+  }
+  // The point of the great circle nearest c must lie on the edge (distance along a great
+  // circle from c is unimodal, and both endpoints are outside).
+  const S2Point p = c - c.DotProd(n) * n;
+  return a.CrossProd(p).DotProd(n) >= -1e-15 && p.CrossProd(b).DotProd(n) >= -1e-15;
+}
+
+}  // namespace
+
 bool SoundRegion::EdgeMeetsRegion(const S2Point& a, const S2Point& b) const {
   if (empty_) return false;
   if (is_full()) return true;
-  const S2Point n = S2::RobustCrossProd(a, b).Normalize();
+  S2Point n = a.CrossProd(b);
+  if (n.Norm2() < 1e-24) n = S2::RobustCrossProd(a, b);
+  n = n.Normalize();
+  for (size_t j = 0; j < bounds_.size(); ++j) {
+    if (!EdgeMayMeetCap(a, b, n, bounds_[j].center, cos_r_[j], sin_r_[j])) return false;
+  }
   const S2Point v = n.CrossProd(a);
   IntervalList list{Interval{0, S1Angle(a, b).radians()}};
   if (list[0].length <= 0) return Contains(a);

@@ -7,6 +7,7 @@
 #include "geo/units.h"
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
+#include "s2/s2edge_distances.h"
 #include "s2/s2latlng.h"
 #include "geo/geo_testing.h"
 
@@ -129,6 +130,27 @@ TEST(SoundRegion, AlwaysContainsTheTruePosition) {
       }
     }
     RC_ASSERT(r.GetCapBound().Contains(truth));
+  });
+}
+
+// EdgeMeetsRegion (with its trig-free prefilter) never misses an edge that has a sampled
+// point inside the region, and never claims an edge whose every point is outside a bound.
+TEST(SoundRegion, EdgeMeetsRegionAgreesWithSampling) {
+  rc::check("edge vs region", [](uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const S2Point center = RandomPoint(rng);
+    std::vector<DistanceBound> bounds;
+    for (int i = 0; i < 5; ++i) bounds.push_back(Km(RandomPointNear(rng, center, 800), 1000));
+    SoundRegion r(bounds);
+    RC_PRE(!r.is_empty());
+    const S2Point a = RandomPointNear(rng, center, 2500), b = RandomPointNear(rng, center, 2500);
+    RC_PRE(S1Angle(a, b).radians() > 1e-6);
+    bool sampled_inside = false;
+    for (int i = 0; i <= 400; ++i) {
+      S2Point p = S2::Interpolate(i / 400.0, a, b);
+      sampled_inside |= r.Contains(p);
+    }
+    if (sampled_inside) RC_ASSERT(r.EdgeMeetsRegion(a, b));
   });
 }
 

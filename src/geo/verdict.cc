@@ -131,15 +131,21 @@ Verdict DecideVerdict(absl::Span<const DistanceBound> bounds, const LicensedArea
     return v;
   }
   bool all_inside = true, all_outside = true, any_nonempty = false;
-  bool prohibited_clear = true;
   for (const SoundRegion& region : *subregions) {
     if (region.is_empty()) continue;
     any_nonempty = true;
     const Relation r = RelateToArea(region, allowed);
     if (r != Relation::kInside) all_inside = false;
     if (r != Relation::kOutside) all_outside = false;
-    if (prohibited != nullptr && prohibited->Relate(region) != Relation::kOutside) {
-      prohibited_clear = false;
+  }
+  // Prohibited regions matter only for a region that would otherwise be compliant.
+  bool prohibited_clear = true;
+  if (any_nonempty && all_inside && prohibited != nullptr) {
+    for (const SoundRegion& region : *subregions) {
+      if (!region.is_empty() && prohibited->Relate(region) != Relation::kOutside) {
+        prohibited_clear = false;
+        break;
+      }
     }
   }
   if (!any_nonempty) {
