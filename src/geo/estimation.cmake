@@ -34,3 +34,6 @@ lightcone_cc_test(NAME estimator_test SRCS estimator_test.cc DEPS lightcone::geo
 # Leave-one-out over the RIPE Atlas anchor mesh: prints the table of every method and checks
 # the accuracy targets of issue 2.
 lightcone_cc_test(NAME estimator_eval_test SRCS estimator_eval_test.cc DEPS lightcone::geo_estimate)
+
+# `lightcone locate` reads datasets and estimates positions.
+set_property(GLOBAL APPEND PROPERTY LIGHTCONE_CLI_DEPS lightcone::geo_estimate)
