@@ -3,9 +3,16 @@
 //   lightcone-agent [--config FILE] [--listen HOST:PORT] [--device ID]... [--keys-file FILE]
 //   lightcone-agent keys --keys-file FILE     print the public keys a running agent wrote
 //
-// On start it prints JSON lines on stdout: {"event":"listening","address":..} and
+//   lightcone-agent inventory --json          print the GPU inventory (NVML) once
+//
+// On start it prints JSON lines on stdout: {"event":"listening","address":..},
+// {"event":"metrics","address":..} (Prometheus /metrics, when served) and
 // {"event":"keys",..} (again after every key rotation); on SIGTERM/SIGINT it stops and
 // prints {"event":"stats",..}. Logs go to stderr.
+//
+// The GPU side (NVML inventory, telemetry, /metrics) is compiled in when the agent_metrics
+// library is built (LIGHTCONE_AGENT_WITH_METRICS); the challenge responder never depends on
+// it: it answers even while NVML hangs.
 #include <signal.h>
 #include <unistd.h>
 
@@ -27,6 +34,9 @@
 #include "core/logging.h"
 #include "core/wire_address.h"
 #include "nlohmann/json.hpp"
+#ifdef LIGHTCONE_AGENT_WITH_METRICS
+#include "agent/metrics_service.h"
+#endif
 
 namespace {
 
@@ -82,7 +92,48 @@ std::string StatsJson(const lightcone::agent::ResponderStats& s,
       .dump();
 }
 
-int Run(AgentConfig config) {
+struct GpuFlags {
+  std::string metrics_listen = "127.0.0.1:9402";
+  int64_t telemetry_interval_s = 10;
+};
+
+#ifdef LIGHTCONE_AGENT_WITH_METRICS
+// The responder's counters as Prometheus metrics.
+lightcone::agent::MetricsCollector ResponderCollector(const lightcone::agent::Responder* responder,
+                                                      const lightcone::agent::LandmarkSessions* sessions) {
+  return [responder, sessions](lightcone::agent::MetricsWriter& w) {
+    lightcone::agent::ResponderStats s = responder->stats();
+    auto counter = [&w](const char* name, const char* help, double value) {
+      w.Family(name, "counter", help);
+      w.Sample(name, {}, value);
+    };
+    counter("lightcone_agent_challenges_received_total", "Datagrams read by the challenge responder.",
+            static_cast<double>(s.received));
+    counter("lightcone_agent_challenges_answered_total", "Signed replies sent.",
+            static_cast<double>(s.answered));
+    counter("lightcone_agent_challenges_rate_limited_total",
+            "Datagrams dropped because their source exceeded its rate.",
+            static_cast<double>(s.rate_limited));
+    counter("lightcone_agent_challenges_unknown_device_total",
+            "Valid challenges for a device this agent does not serve (no reply).",
+            static_cast<double>(s.unknown_device));
+    counter("lightcone_agent_reply_send_errors_total", "Replies the kernel refused.",
+            static_cast<double>(s.send_errors));
+    w.Family("lightcone_agent_challenges_rejected_total", "counter",
+             "Datagrams rejected by the decoder, by reason.");
+    for (size_t i = 1; i < lightcone::wire::kNumDecodeErrors; ++i) {
+      w.Sample("lightcone_agent_challenges_rejected_total",
+               {{"reason", lightcone::wire::DecodeErrorName(static_cast<lightcone::wire::DecodeError>(i))}},
+               static_cast<double>(s.rejected[i]));
+    }
+    counter("lightcone_agent_landmark_hellos_sent_total",
+            "Hello datagrams sent to landmarks (agent-initiated sessions).",
+            static_cast<double>(sessions->hellos_sent()));
+  };
+}
+#endif
+
+int Run(AgentConfig config, const GpuFlags& gpu_flags) {
   auto log = lightcone::Logger("agent");
   auto local = lightcone::wire::ResolveEndpoint(config.listen);
   if (!local.ok()) {
@@ -122,6 +173,21 @@ int Run(AgentConfig config) {
   PrintLine(nlohmann::json{{"event", "listening"},
                            {"address", lightcone::wire::FormatEndpoint(*bound)}}
                 .dump());
+#ifdef LIGHTCONE_AGENT_WITH_METRICS
+  lightcone::agent::MetricsService::Options metrics_options;
+  metrics_options.metrics_listen = gpu_flags.metrics_listen;
+  metrics_options.monitor.telemetry_interval = absl::Seconds(gpu_flags.telemetry_interval_s);
+  auto metrics = lightcone::agent::MetricsService::Start(metrics_options);
+  if (!metrics.ok()) {
+    log->error("metrics: {}", metrics.status().ToString());
+  } else {
+    (*metrics)->registry().AddCollector(ResponderCollector(&responder, &sessions));
+    std::string address = (*metrics)->metrics_address();
+    if (!address.empty()) PrintLine(nlohmann::json{{"event", "metrics"}, {"address", address}}.dump());
+  }
+#else
+  (void)gpu_flags;
+#endif
   PublishKeys(**keys, config.keys_file);
   log->info("answering challenges for {} device(s) on {}, {} landmark session(s)",
             config.devices.size(), lightcone::wire::FormatEndpoint(*bound),
@@ -141,6 +207,9 @@ int Run(AgentConfig config) {
       next_rotation = now + config.key_rotation_period;
     }
   }
+#ifdef LIGHTCONE_AGENT_WITH_METRICS
+  if (metrics.ok()) (*metrics)->Stop();
+#endif
   sessions.Stop();
   responder.Stop();
   close(*fd);
@@ -168,6 +237,16 @@ int main(int argc, char** argv) {
   app.add_option("--keys-file", keys_file, "also write the public keys (JSON) here");
   app.add_option("--key-rotation-seconds", rotation_s, "key rotation period (overrides config)");
   app.add_option("--log-level", log_level, "debug, info, warn, error or off");
+  GpuFlags gpu_flags;
+  app.add_option("--metrics-listen", gpu_flags.metrics_listen,
+                 "HOST:PORT for Prometheus /metrics (empty: off)")
+      ->capture_default_str();
+  app.add_option("--telemetry-interval-seconds", gpu_flags.telemetry_interval_s,
+                 "GPU telemetry period")
+      ->capture_default_str();
+  auto* inventory_cmd = app.add_subcommand("inventory", "print the GPU inventory (NVML) once");
+  bool inventory_json = false;
+  inventory_cmd->add_flag("--json", inventory_json, "as JSON (the only format)");
   auto* keys_cmd = app.add_subcommand("keys", "print the public keys a running agent wrote");
   std::string keys_cmd_file;
   keys_cmd->add_option("--keys-file", keys_cmd_file, "the agent's keys file")->required();
@@ -178,6 +257,21 @@ int main(int argc, char** argv) {
   }
   lightcone::SetLogLevel(log_level);
   auto log = lightcone::Logger("agent");
+
+  if (inventory_cmd->parsed()) {
+#ifdef LIGHTCONE_AGENT_WITH_METRICS
+    auto json = lightcone::agent::InventoryJsonOnce({});
+    if (!json.ok()) {
+      log->error("inventory: {}", json.status().ToString());
+      return 1;
+    }
+    std::printf("%s\n", json->c_str());
+    return 0;
+#else
+    log->error("inventory: this build has no GPU support (agent_metrics not built)");
+    return 1;
+#endif
+  }
 
   if (keys_cmd->parsed()) {
     std::ifstream in(keys_cmd_file);
@@ -225,5 +319,9 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  return Run(std::move(config));
+  if (gpu_flags.telemetry_interval_s < 1) {
+    log->error("--telemetry-interval-seconds must be >= 1");
+    return 2;
+  }
+  return Run(std::move(config), gpu_flags);
 }

@@ -237,7 +237,7 @@ void Prober::HandleDatagram(std::span<const uint8_t> datagram, const sockaddr_st
       return;
     }
     for (ProbeTarget& t : targets_) {
-      if (t.device_id == hello.device_id) {
+      if (t.agent_initiated && t.device_id == hello.device_id) {
         wire::Endpoint endpoint;
         std::memcpy(&endpoint.address, &source, sizeof(source));
         endpoint.length = source_length;

@@ -41,6 +41,9 @@ struct ProbeTarget {
   // Unset for an agent-initiated target until its first hello arrives.
   std::optional<wire::Endpoint> endpoint;
   std::vector<crypto::PublicKey> public_keys;
+  // True for a target that has no configured address: only such targets take their address
+  // from hellos (a hello can never redirect a directly probed target).
+  bool agent_initiated = false;
 };
 
 enum class RejectReason : uint8_t {
@@ -64,7 +67,7 @@ struct ProberStats {
   uint64_t timeouts = 0;          // probes with no accepted reply by their deadline
   uint64_t no_address = 0;        // due probes skipped: agent-initiated target not heard yet
   uint64_t hellos = 0;
-  uint64_t hellos_rejected = 0;   // wrong landmark or unknown device
+  uint64_t hellos_rejected = 0;   // wrong landmark, unknown device, or a direct target
   uint64_t tx_kernel_timestamps = 0;
   uint64_t tx_user_timestamps = 0;  // accepted replies timed from the user-space send clock
   uint64_t rx_user_timestamps = 0;  // accepted replies with no kernel receive timestamp

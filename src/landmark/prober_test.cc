@@ -238,19 +238,29 @@ TEST_F(ProberTest, LateReplyIsRejected) {
 }
 
 TEST_F(ProberTest, HelloGivesAnAgentInitiatedTargetItsAddress) {
-  ProbeTarget t{device_, std::nullopt, {key_->public_key()}};
+  ProbeTarget t{device_, std::nullopt, {key_->public_key()}, /*agent_initiated=*/true};
+  ProbeTarget direct{other_device_, agent_, {other_key_->public_key()}};
   Prober::Options options;
   options.landmark_id = landmark_id_;
   options.listen = "127.0.0.1:0";
-  auto prober = Prober::Create(options, {t});
+  auto prober = Prober::Create(options, {t, direct});
   ASSERT_TRUE(prober.ok());
   EXPECT_EQ((*prober)->Probe(0).code(), absl::StatusCode::kFailedPrecondition);
+  // A hello for a directly probed target is ignored: hellos cannot redirect it.
+  std::vector<uint8_t> hijack(wire::kHelloBytes);
+  wire::EncodeHello({landmark_id_, other_device_},
+                    std::span<uint8_t, wire::kHelloBytes>(hijack.data(), hijack.size()));
   std::vector<uint8_t> hello(wire::kHelloBytes);
   wire::EncodeHello({landmark_id_, device_}, std::span<uint8_t, wire::kHelloBytes>(hello.data(), hello.size()));
   wire::Endpoint lm = (*prober)->local_endpoint();
   Send(hello, lm.address, lm.length);
-  (*prober)->Poll(std::chrono::milliseconds(200), nullptr);
-  EXPECT_EQ((*prober)->stats().hellos, 1u);
+  Send(hijack, lm.address, lm.length);
+  for (int i = 0; i < 20 && (*prober)->stats().hellos < 2; ++i) {
+    (*prober)->Poll(std::chrono::milliseconds(20), nullptr);
+  }
+  EXPECT_EQ((*prober)->stats().hellos, 2u);
+  EXPECT_EQ((*prober)->stats().hellos_rejected, 1u);
+  EXPECT_EQ((*prober)->targets()[1].endpoint->length, agent_.length);
   ASSERT_TRUE((*prober)->Probe(0).ok());
   sockaddr_storage from;
   socklen_t len;

@@ -42,6 +42,8 @@ absl::StatusOr<std::unique_ptr<LandmarkService>> LandmarkService::Create(
       auto endpoint = wire::ResolveEndpoint(t.address);
       if (!endpoint.ok()) return endpoint.status();
       target.endpoint = *endpoint;
+    } else {
+      target.agent_initiated = true;
     }
     targets.push_back(std::move(target));
   }

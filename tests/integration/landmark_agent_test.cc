@@ -175,7 +175,7 @@ TEST(LandmarkAgent, DaemonProbesDirectAndAgentInitiatedTargetsAndSignsBatches) {
   std::string agent_config = WriteFile("lc-agent-toml",
       "keepalive_ms = 100\n[[landmarks]]\nid = \"" + kLandmarkId + "\"\naddress = \"" +
       landmark_address + "\"\n");
-  Agent initiated = StartAgent(agent_config);
+  Agent initiated = StartAgent(agent_config, {kDeviceA});
   Agent direct = StartAgent();
   std::string key_file = (std::filesystem::temp_directory_path() /
                           ("lc-lm-key-" + std::to_string(getpid()))).string();

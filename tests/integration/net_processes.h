@@ -28,11 +28,15 @@ struct Agent {
   std::map<std::string, std::string> public_keys;  // device -> hex
 };
 
-inline Agent StartAgent(const std::string& config = "/dev/null") {
+inline Agent StartAgent(const std::string& config = "/dev/null",
+                        const std::vector<std::string>& devices = {kDeviceA, kDeviceB}) {
   Agent a;
   std::vector<std::string> argv = {kBin + "/lightcone-agent", "--config", config,
-                                   "--listen", "127.0.0.1:0", "--device", kDeviceA,
-                                   "--device", kDeviceB};
+                                   "--listen", "127.0.0.1:0", "--metrics-listen", ""};
+  for (const std::string& d : devices) {
+    argv.push_back("--device");
+    argv.push_back(d);
+  }
   a.process = std::make_unique<Subprocess>(argv);
   EXPECT_TRUE(a.process->started());
   std::string listening = a.process->WaitForLine("\"listening\"");
