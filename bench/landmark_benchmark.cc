@@ -8,7 +8,8 @@
 //    kernel TX timestamps (SOF_TIMESTAMPING_TX_SOFTWARE via the error queue) and with the
 //    user-space clock read before sendto(), to choose the better one.
 // 2. Timing error against the delay emulator: `lightcone netem` (10 ms each way) in front of
-//    an in-process responder; error = RTT - 20 ms (includes the emulator's own error).
+//    an in-process echo (as in 1, no hold); error = RTT - 20 ms - the echo's own measured
+//    time (so it is the landmark's error plus the emulator's scheduling error).
 //    Skipped when build/lightcone has no netem.
 // 3. Probes per second one landmark sustains per core: the prober keeps 64 probes in flight
 //    to an in-process responder; accepted replies / prober thread CPU seconds.
@@ -82,7 +83,7 @@ double Percentile(std::vector<double> v, double p) {
 // (kernel TX stamp - kernel RX stamp) per sequence.
 class Echo {
  public:
-  Echo(const crypto::SigningKey* key) : key_(key) {
+  Echo(const crypto::SigningKey* key, int64_t hold_us = kHoldUs) : key_(key), hold_us_(hold_us) {
     auto local = wire::ResolveEndpoint("127.0.0.1:0");
     fd_ = *wire::BindUdpSocket(*local);
     endpoint_ = *wire::LocalEndpoint(fd_);
@@ -165,7 +166,7 @@ class Echo {
       wire::SignReply(ch, *key_, &r);
       uint8_t out[wire::kReplyBytes];
       wire::EncodeReply(r, out);
-      while (RealtimeNs() < rx + kHoldUs * 1000) {
+      while (RealtimeNs() < rx + hold_us_ * 1000) {
       }
       pending[tx_id++] = {ch.sequence, rx};
       sendto(fd_, out, sizeof(out), 0, reinterpret_cast<const sockaddr*>(&from), msg.msg_namelen);
@@ -173,6 +174,7 @@ class Echo {
   }
 
   const crypto::SigningKey* key_;
+  int64_t hold_us_;
   int fd_;
   wire::Endpoint endpoint_;
   std::atomic<bool> stop_{false};
@@ -232,13 +234,12 @@ std::unique_ptr<agent::DeviceKeyStore> ResponderKeys(wire::Id* device) {
 
 void TimingVsNetem() {
   std::string netem_bin = std::string(LIGHTCONE_BINARY_DIR) + "/lightcone";
-  wire::Id device;
-  auto keys = ResponderKeys(&device);
-  auto local = wire::ResolveEndpoint("127.0.0.1:0");
-  int fd = *wire::BindUdpSocket(*local);
-  std::string agent_at = wire::FormatEndpoint(*wire::LocalEndpoint(fd));
-  agent::Responder responder(fd, keys.get(), {});
-  (void)responder.Start();
+  // The echo answers at once (hold 0) and measures its own time per challenge (kernel RX to
+  // kernel TX stamp, signing included), which is subtracted: the figure is the error of the
+  // landmark plus the emulator against the configured 2 x 10 ms.
+  auto key = *crypto::SigningKey::Generate();
+  Echo echo(&key, 0);
+  std::string agent_at = wire::FormatEndpoint(echo.endpoint());
   int pipefd[2];
   if (pipe(pipefd) != 0) return;
   posix_spawn_file_actions_t actions;
@@ -272,29 +273,33 @@ void TimingVsNetem() {
     return;
   }
   landmark::ProbeTarget target;
-  target.device_id = device;
+  target.device_id.fill(0xd1);
   target.endpoint = *wire::ResolveEndpoint(listen);
-  target.public_keys = {keys->PublicKeys()[0].public_key};
+  target.public_keys = {key.public_key()};
   landmark::Prober::Options options;
   options.landmark_id.fill(0x1a);
   options.listen = "127.0.0.1:0";
   auto prober = *landmark::Prober::Create(options, {target});
-  std::vector<double> errors_us;
+  std::map<uint64_t, int64_t> rtts;
   int probes = std::max(100, Probes() / 4);
   for (int i = 0; i < probes; ++i) {
     (void)prober->Probe(0);
     int64_t until = MonotonicNs() + 25'000'000;
     while (MonotonicNs() < until) {
-      prober->Poll(std::chrono::nanoseconds(until - MonotonicNs()), [&](const landmark::ProbeResult& r) {
-        errors_us.push_back(static_cast<double>(r.rtt_ns - 20'000'000) / 1e3);
-      });
+      prober->Poll(std::chrono::nanoseconds(until - MonotonicNs()),
+                   [&](const landmark::ProbeResult& r) { rtts[r.sequence] = r.rtt_ns; });
     }
   }
   kill(pid, SIGTERM);
   waitpid(pid, nullptr, 0);
   fclose(out);
-  responder.Stop();
-  close(fd);
+  usleep(50'000);
+  auto holds = echo.holds();
+  std::vector<double> errors_us;
+  for (auto [seq, rtt] : rtts) {
+    auto it = holds.find(seq);
+    if (it != holds.end()) errors_us.push_back(static_cast<double>(rtt - it->second - 20'000'000) / 1e3);
+  }
   double median = Percentile(errors_us, 0.5), p99 = Percentile(errors_us, 0.99);
   std::fprintf(stderr, "vs netem 10 ms each way: %zu samples: median %.1f us, p99 %.1f us, min %.1f us\n",
                errors_us.size(), median, p99, Percentile(errors_us, 0.0));
