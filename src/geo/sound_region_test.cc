@@ -7,7 +7,6 @@
 #include "geo/units.h"
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
-#include "s2/s2edge_distances.h"
 #include "s2/s2latlng.h"
 #include "geo/geo_testing.h"
 
@@ -147,7 +146,7 @@ TEST(SoundRegion, EdgeMeetsRegionAgreesWithSampling) {
     RC_PRE(S1Angle(a, b).radians() > 1e-6);
     bool sampled_inside = false;
     for (int i = 0; i <= 400; ++i) {
-      S2Point p = S2::Interpolate(i / 400.0, a, b);
+      S2Point p = ((1 - i / 400.0) * a + (i / 400.0) * b).Normalize();
       sampled_inside |= r.Contains(p);
     }
     if (sampled_inside) RC_ASSERT(r.EdgeMeetsRegion(a, b));
