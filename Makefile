@@ -3,8 +3,9 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 SHARED_DATA ?= $(abspath ../shared/data)
+FUZZ_SECONDS ?= 15
 
-.PHONY: all deps configure build test demo bench fuzz clean
+.PHONY: all deps configure build test demo bench fuzz evaluate clean
 
 all: build
 
@@ -19,12 +20,19 @@ build: configure
 
 test: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	scripts/fuzz-smoke $(FUZZ_SECONDS)
 
 demo: deps build
 	scripts/demo
 
 bench: deps build
 	scripts/run-benchmarks $(BUILD_DIR)
+
+fuzz: deps
+	scripts/fuzz-smoke 300
+
+evaluate: build
+	scripts/evaluate --write $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)

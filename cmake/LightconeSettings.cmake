@@ -4,7 +4,7 @@ add_library(lightcone_settings INTERFACE)
 add_library(lightcone::settings ALIAS lightcone_settings)
 
 target_compile_options(lightcone_settings INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wimplicit-fallthrough
+  -Wall -Wextra -Wpedantic $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local> -Wnon-virtual-dtor -Wimplicit-fallthrough
   -Wno-missing-field-initializers)
 target_include_directories(lightcone_settings INTERFACE ${PROJECT_SOURCE_DIR}/src)
 target_compile_definitions(lightcone_settings INTERFACE

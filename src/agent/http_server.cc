@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -80,6 +81,30 @@ absl::Status SplitAddress(const std::string& address, std::string* host, std::st
 }
 
 }  // namespace
+
+HttpParseResult ParseHttpRequestHead(absl::string_view buffered, size_t max_request_bytes) {
+  HttpParseResult result;
+  const size_t end = buffered.find("\r\n\r\n");
+  if (end == absl::string_view::npos || end + 4 > max_request_bytes) {
+    if (buffered.size() >= max_request_bytes) result.status = HttpParseStatus::kTooLarge;
+    return result;
+  }
+  const absl::string_view line = buffered.substr(0, buffered.find("\r\n"));
+  std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
+  if (parts.size() != 3 || !absl::StartsWith(parts[2], "HTTP/1.") || parts[1].empty() ||
+      parts[1][0] != '/') {
+    result.status = HttpParseStatus::kBadRequest;
+    return result;
+  }
+  if (parts[0] != "GET" && parts[0] != "HEAD") {
+    result.status = HttpParseStatus::kMethodNotAllowed;
+    return result;
+  }
+  result.status = HttpParseStatus::kOk;
+  result.request.method = std::string(parts[0]);
+  result.request.path = std::string(parts[1].substr(0, parts[1].find('?')));
+  return result;
+}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options,
                                                                HttpHandler handler) {
@@ -193,25 +218,17 @@ void HttpServer::Loop() {
           c.in.append(buf, std::min(static_cast<size_t>(n), room));
           HttpResponse resp;
           bool head = false;
-          bool ready = false;
-          const size_t end = c.in.find("\r\n\r\n");
-          if (end != std::string::npos) {
-            ready = true;
-            const std::string line = c.in.substr(0, c.in.find("\r\n"));
-            std::vector<std::string> parts = absl::StrSplit(line, ' ');
-            if (parts.size() != 3 || parts[2].rfind("HTTP/1.", 0) != 0 || parts[1].empty() ||
-                parts[1][0] != '/') {
-              resp = Error(400);
-            } else if (parts[0] != "GET" && parts[0] != "HEAD") {
-              resp = Error(405);
-            } else {
-              head = parts[0] == "HEAD";
-              HttpRequest req{parts[0], parts[1].substr(0, parts[1].find('?'))};
-              resp = handler_(req);
-            }
-          } else if (c.in.size() >= options_.max_request_bytes) {
-            ready = true;
-            resp = Error(431);
+          const HttpParseResult parsed = ParseHttpRequestHead(c.in, options_.max_request_bytes);
+          const bool ready = parsed.status != HttpParseStatus::kIncomplete;
+          switch (parsed.status) {
+            case HttpParseStatus::kIncomplete: break;
+            case HttpParseStatus::kBadRequest: resp = Error(400); break;
+            case HttpParseStatus::kMethodNotAllowed: resp = Error(405); break;
+            case HttpParseStatus::kTooLarge: resp = Error(431); break;
+            case HttpParseStatus::kOk:
+              head = parsed.request.method == "HEAD";
+              resp = handler_(parsed.request);
+              break;
           }
           if (ready) {
             if (resp.status >= 400) {

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace lightcone::agent {
@@ -35,6 +36,21 @@ struct HttpResponse {
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Parsing of the bytes a client sent so far (the request line and headers).
+enum class HttpParseStatus {
+  kIncomplete,        // No blank line yet and under the limit: read more.
+  kOk,                // `request` is set.
+  kBadRequest,        // 400: malformed request line.
+  kMethodNotAllowed,  // 405: not GET or HEAD.
+  kTooLarge,          // 431: no end of headers within max_request_bytes.
+};
+struct HttpParseResult {
+  HttpParseStatus status = HttpParseStatus::kIncomplete;
+  HttpRequest request;
+};
+// Never reads past `buffered` and never allocates more than the request line.
+HttpParseResult ParseHttpRequestHead(absl::string_view buffered, size_t max_request_bytes);
 
 class HttpServer {
  public:

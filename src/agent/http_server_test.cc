@@ -101,3 +101,27 @@ TEST(HttpServer, BadAddressIsInvalidArgument) {
 
 }  // namespace
 }  // namespace lightcone::agent
+
+namespace lightcone::agent {
+namespace {
+
+TEST(ParseHttpRequestHead, ClassifiesEachOutcome) {
+  EXPECT_EQ(ParseHttpRequestHead("GET /metrics HTTP/1.1\r\nHost: x\r\n", 8192).status,
+            HttpParseStatus::kIncomplete);
+  HttpParseResult ok = ParseHttpRequestHead("HEAD /metrics?x=1 HTTP/1.0\r\n\r\n", 8192);
+  ASSERT_EQ(ok.status, HttpParseStatus::kOk);
+  EXPECT_EQ(ok.request.method, "HEAD");
+  EXPECT_EQ(ok.request.path, "/metrics");
+  EXPECT_EQ(ParseHttpRequestHead("POST / HTTP/1.1\r\n\r\n", 8192).status,
+            HttpParseStatus::kMethodNotAllowed);
+  EXPECT_EQ(ParseHttpRequestHead("GET metrics HTTP/1.1\r\n\r\n", 8192).status,
+            HttpParseStatus::kBadRequest);
+  EXPECT_EQ(ParseHttpRequestHead("GET / SPDY\r\n\r\n", 8192).status, HttpParseStatus::kBadRequest);
+  EXPECT_EQ(ParseHttpRequestHead(std::string(64, 'a'), 64).status, HttpParseStatus::kTooLarge);
+  // The end of the headers beyond the limit is too large even if it arrived in one read.
+  EXPECT_EQ(ParseHttpRequestHead("GET / HTTP/1.1\r\n" + std::string(100, 'h') + "\r\n\r\n", 64).status,
+            HttpParseStatus::kTooLarge);
+}
+
+}  // namespace
+}  // namespace lightcone::agent
