@@ -26,6 +26,9 @@ struct Summary {
   double within_40km = 0, within_500km = 0;
   double coverage = 0;  // Fraction of truths within the uncertainty radius.
   double median_uncertainty_km = 0;
+  // The same figures over the targets of even / odd position (host order): how much the
+  // headline figures move with the sample (each half has ~111 targets).
+  double half_median_km[2] = {0, 0}, half_p80_km[2] = {0, 0};
 };
 
 double Quantile(std::vector<double> v, double q) {
@@ -38,7 +41,7 @@ double Quantile(std::vector<double> v, double q) {
 }
 
 Summary LeaveOneOut(const Dataset& ds, const Estimator& est, EstimateMethod method) {
-  std::vector<double> errors, radii;
+  std::vector<double> errors, radii, half_errors[2];
   int covered = 0;
   for (int host : ds.PositionedHosts()) {
     std::vector<Observation> obs;
@@ -46,6 +49,7 @@ Summary LeaveOneOut(const Dataset& ds, const Estimator& est, EstimateMethod meth
     auto e = est.Locate(obs, method, host);
     if (!e.ok()) continue;
     const double err = S2Earth::ToKm(e->position.GetDistance(*ds.hosts()[host].position));
+    half_errors[errors.size() % 2].push_back(err);
     errors.push_back(err);
     radii.push_back(e->uncertainty_km);
     if (err <= e->uncertainty_km) ++covered;
@@ -63,6 +67,10 @@ Summary LeaveOneOut(const Dataset& ds, const Estimator& est, EstimateMethod meth
   s.within_500km /= s.targets;
   s.coverage = static_cast<double>(covered) / s.targets;
   s.median_uncertainty_km = Quantile(radii, 0.5);
+  for (int h = 0; h < 2; ++h) {
+    s.half_median_km[h] = Quantile(half_errors[h], 0.5);
+    s.half_p80_km[h] = Quantile(half_errors[h], 0.8);
+  }
   return s;
 }
 
@@ -106,6 +114,12 @@ TEST_F(EstimatorEval, PrintsTable) {
                 EstimateMethodName(m), s.median_km, s.p80_km, s.p90_km, 100 * s.within_40km,
                 100 * s.within_500km, s.median_uncertainty_km, 100 * s.coverage);
   }
+  std::printf("\nSplit-half (targets of even / odd position):\n");
+  for (EstimateMethod m : {EstimateMethod::kBest, EstimateMethod::kCbg, EstimateMethod::kShortestPing}) {
+    const Summary& s = Of(m);
+    std::printf("  %s: median %.1f / %.1f km, p80 %.1f / %.1f km\n", EstimateMethodName(m),
+                s.half_median_km[0], s.half_median_km[1], s.half_p80_km[0], s.half_p80_km[1]);
+  }
   // 333 anchors, of which 222 were ever pinged (targets in rtts.csv); every one is located.
   for (EstimateMethod m : {EstimateMethod::kBest, EstimateMethod::kCbg, EstimateMethod::kShortestPing}) {
     EXPECT_EQ(Of(m).targets, 222) << EstimateMethodName(m);
@@ -137,8 +151,27 @@ TEST_F(EstimatorEval, BestMeetsTheMedianTargetAndBeatsCbg) {
 }
 
 // Issue 2 also asks for p80 <= 200 km. NOT MET: the default method reaches ~278 km (CBG
-// ~299 km; even snapping every target to the known host nearest its true position gives
-// 150 km). Kept disabled so the shortfall stays visible in every run.
+// ~299 km). Kept disabled so the shortfall stays visible in every run.
+//
+// What was measured and did not help (p80 stayed in 270-330 km; honest leave-one-out, same
+// table): any proximity weighting (power 0 = Spotter-style equal weights: 54/301 km; power
+// 0.5..3, offset 2..20 ms); a Spotter-style empirical density of distance/bestline-reach per
+// RTT bin instead of the Gaussian (288 km; 402 km with equal weights); Student-t (heavy-tailed)
+// residuals (276-285 km); a per-target scale on all distance guesses, profiled with a
+// log-normal prior (272 km at sigma 0.1, 288 at 1: within the split-half noise); a per-target
+// access-delay offset (a fixed fraction of the lowest RTT subtracted: worse at every
+// fraction); per-landmark ratio quantiles from its K calibration points nearest in RTT
+// (287-293 km); a separate ratio model for the lowest-RTT landmark (279 km); the posterior
+// mode-ward/flattened mean (temperature 0.5..4: 282-319 km); the mean distance along the mean
+// bearing from the nearest landmark (322 km); a prior of host density (Gaussian kernels on the
+// other hosts, 50-100 km: 276-498 km, worse when strong); GeoPing/Posit-style matching of the
+// target's RTT vector to the other hosts' (506-832 km); cap penalty 3..30, snapping off or
+// looser, finer grids. Even choosing, per target, the best of the three methods with hindsight
+// gives p80 248 km. The tail is peripheral targets (Oslo, Jyvaskyla, San Diego, Bucharest):
+// routed through a hub (Stockholm, Helsinki, Los Angeles, Sofia), every landmark sees them as
+// "hub plus a few ms", so the RTTs carry little information about the direction away from the
+// hub and every estimator above lands between the hub and the truth. 106 of the 333 anchors
+// have no measurement at all, so they cannot serve as passive landmarks either.
 TEST_F(EstimatorEval, DISABLED_BestMeetsTheP80Target) {
   EXPECT_LE(Of(EstimateMethod::kBest).p80_km, 200.0);
 }
