@@ -21,7 +21,6 @@
 //   landmark_probes_per_core_second, landmark_probes_per_second_wall
 // Environment: LANDMARK_BENCH_PROBES (default 1000) per timing scenario.
 #include <time.h>
-#include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <poll.h>
 #include <signal.h>
@@ -39,6 +38,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +46,7 @@
 #include "agent/responder.h"
 #include "figures.h"
 #include "benchmark/benchmark.h"
+#include "core/net_timestamps.h"
 #include "core/wire_address.h"
 #include "landmark/prober.h"
 
@@ -56,7 +57,7 @@ namespace {
 
 constexpr int64_t kHoldUs = 300;
 
-int64_t Ns(const timespec& ts) { return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec; }
+int64_t Ns(const timespec& ts) { return net::TimespecToNs(ts); }
 int64_t RealtimeNs() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -111,31 +112,11 @@ class Echo {
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, 50) <= 0) continue;
       // Error queue: our TX stamps.
-      for (;;) {
-        alignas(cmsghdr) uint8_t control[256];
-        uint8_t data[64];
-        iovec iov{data, sizeof(data)};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof(control);
-        if (recvmsg(fd_, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
-        int64_t ts = 0;
-        uint32_t id = 0;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-            scm_timestamping t;
-            std::memcpy(&t, CMSG_DATA(c), sizeof(t));
-            ts = Ns(t.ts[0]);
-          } else if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) {
-            id = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(c))->ee_data;
-          }
-        }
-        auto it = pending.find(id);
-        if (it != pending.end() && ts != 0) {
+      while (std::optional<net::TxTimestampReport> report = net::ReadTxTimestamp(fd_)) {
+        auto it = pending.find(report->id.value_or(0));
+        if (it != pending.end() && report->tx_ns != 0) {
           std::lock_guard<std::mutex> lock(mu_);
-          holds_[it->second.first] = ts - it->second.second;
+          holds_[it->second.first] = report->tx_ns - it->second.second;
           pending.erase(it);
         }
       }
@@ -152,14 +133,7 @@ class Echo {
       msg.msg_controllen = sizeof(control);
       ssize_t n = recvmsg(fd_, &msg, MSG_DONTWAIT);
       if (n <= 0) continue;
-      int64_t rx = 0;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-          scm_timestamping t;
-          std::memcpy(&t, CMSG_DATA(c), sizeof(t));
-          rx = Ns(t.ts[0]);
-        }
-      }
+      int64_t rx = net::ReceiveTimestampNs(msg);
       wire::Challenge ch;
       if (wire::DecodeChallenge(std::span<const uint8_t>(data, n), &ch) != wire::DecodeError::kOk) continue;
       wire::Reply r;

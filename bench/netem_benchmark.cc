@@ -20,7 +20,6 @@
 // Environment: NETEM_BENCH_SECONDS (default 2) per scenario; NETEM_BENCH_RT=1 runs the
 // timing thread at SCHED_FIFO; NETEM_BENCH_DELAY_MS sets the link delay (default 2); NETEM_BENCH_SPIN_US overrides the spin window (default 80).
 #include <time.h>
-#include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -36,12 +35,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "core/net_timestamps.h"
 #include "figures.h"
 #include "netem/clock.h"
 #include "netem/delay_queue.h"
@@ -67,26 +68,13 @@ void EnableTxTimestamps(int fd) {
 
 // The TX timestamp (CLOCK_REALTIME ns) of the datagram just sent, or 0.
 int64_t ReadTxTimestamp(int fd) {
-  alignas(cmsghdr) char control[256];
-  char data[64];
   for (int attempt = 0; attempt < 1000; ++attempt) {
-    iovec iov{data, sizeof(data)};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+    std::optional<net::TxTimestampReport> report = net::ReadTxTimestamp(fd);
+    if (!report.has_value()) {
       if (errno == EAGAIN) continue;
       return 0;
     }
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-        scm_timestamping ts;
-        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-        return TimespecToNs(ts.ts[0]);
-      }
-    }
+    if (report->tx_ns != 0) return report->tx_ns;
   }
   return 0;
 }
@@ -129,12 +117,9 @@ void ReceiveTimes(int fd, std::atomic<bool>* stop, std::vector<int64_t>* rx_ns) 
     if (n < static_cast<ssize_t>(sizeof(Payload))) continue;
     Payload payload;
     std::memcpy(&payload, data, sizeof(payload));
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-        timespec ts;
-        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-        if (payload.sequence < rx_ns->size()) (*rx_ns)[payload.sequence] = TimespecToNs(ts);
-      }
+    int64_t arrival_ns = net::ReceiveTimestampNs(msg);
+    if (arrival_ns != 0 && payload.sequence < rx_ns->size()) {
+      (*rx_ns)[payload.sequence] = arrival_ns;
     }
   }
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "core/net_timestamps.h"
 
 namespace lightcone::agent {
 namespace {
@@ -164,15 +165,7 @@ void Responder::Run() {
       }
       Bump(counters_.answered);
       if (options_.latency != nullptr) {
-        int64_t rx_ns = 0;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&in_msgs[i].msg_hdr); c != nullptr;
-             c = CMSG_NXTHDR(&in_msgs[i].msg_hdr, c)) {
-          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-            timespec ts;
-            std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-            rx_ns = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-          }
-        }
+        int64_t rx_ns = net::ReceiveTimestampNs(in_msgs[i].msg_hdr);
         if (rx_ns == 0) continue;
         LatencyRecorder& rec = *options_.latency;
         size_t count = rec.count.load(std::memory_order_relaxed);

@@ -1,6 +1,5 @@
 #include "landmark/prober.h"
 
-#include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -9,8 +8,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "core/net_timestamps.h"
 
 namespace lightcone::landmark {
 namespace {
@@ -18,12 +19,8 @@ namespace {
 int64_t RealtimeNs() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  return net::TimespecToNs(ts);
 }
-
-int64_t ToNs(const timespec& ts) { return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec; }
-
-constexpr size_t kControlBytes = 256;
 
 }  // namespace
 
@@ -145,32 +142,11 @@ absl::Status Prober::Probe(size_t target) {
 }
 
 void Prober::DrainErrorQueue() {
-  for (;;) {
-    alignas(cmsghdr) uint8_t control[kControlBytes];
-    uint8_t data[wire::kMaxDatagramBytes];
-    iovec iov{data, sizeof(data)};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    if (recvmsg(fd_, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
-    int64_t ts_ns = 0;
-    const sock_extended_err* ee = nullptr;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-        scm_timestamping tss;
-        std::memcpy(&tss, CMSG_DATA(c), sizeof(tss));
-        ts_ns = ToNs(tss.ts[0]);
-      } else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-                 (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
-        ee = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(c));
-      }
-    }
-    if (ee == nullptr || ee->ee_origin != SO_EE_ORIGIN_TIMESTAMPING || ts_ns == 0) continue;
-    uint64_t sequence = tx_sequences_[ee->ee_data % kProbeTableSize];
+  while (std::optional<net::TxTimestampReport> report = net::ReadTxTimestamp(fd_)) {
+    if (!report->id.has_value() || report->tx_ns == 0) continue;
+    uint64_t sequence = tx_sequences_[*report->id % kProbeTableSize];
     ProbeSlot& slot = probes_[sequence % kProbeTableSize];
-    if (slot.sequence == sequence && slot.sent_kernel_ns == 0) slot.sent_kernel_ns = ts_ns;
+    if (slot.sequence == sequence && slot.sent_kernel_ns == 0) slot.sent_kernel_ns = report->tx_ns;
   }
 }
 
@@ -183,7 +159,7 @@ void Prober::Poll(std::chrono::nanoseconds max_wait,
   if (ppoll(&p, 1, &wait, nullptr) > 0) {
     if (kernel_tx_) DrainErrorQueue();
     for (;;) {
-      alignas(cmsghdr) uint8_t control[kControlBytes];
+      alignas(cmsghdr) uint8_t control[net::kTimestampControlBytes];
       uint8_t data[wire::kMaxDatagramBytes + 1];
       iovec iov{data, sizeof(data)};
       sockaddr_storage source{};
@@ -196,19 +172,7 @@ void Prober::Poll(std::chrono::nanoseconds max_wait,
       msg.msg_controllen = sizeof(control);
       ssize_t n = recvmsg(fd_, &msg, MSG_DONTWAIT);
       if (n < 0) break;
-      int64_t rx_ns = 0;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET) continue;
-        if (c->cmsg_type == SCM_TIMESTAMPING) {
-          scm_timestamping tss;
-          std::memcpy(&tss, CMSG_DATA(c), sizeof(tss));
-          rx_ns = ToNs(tss.ts[0]);
-        } else if (c->cmsg_type == SCM_TIMESTAMPNS) {
-          timespec ts;
-          std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-          rx_ns = ToNs(ts);
-        }
-      }
+      int64_t rx_ns = net::ReceiveTimestampNs(msg);
       bool rx_kernel = rx_ns != 0;
       if (!rx_kernel) rx_ns = RealtimeNs();
       size_t len = (msg.msg_flags & MSG_TRUNC) ? sizeof(data) : static_cast<size_t>(n);

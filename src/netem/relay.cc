@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/logging.h"
+#include "core/net_timestamps.h"
 #include "core/status_macros.h"
 #include "netem/clock.h"
 
@@ -321,12 +322,8 @@ Received ReceiveOne(int fd, uint8_t* buffer, size_t capacity, SocketAddress* fro
   result.size = n;
   result.truncated = (msg.msg_flags & MSG_TRUNC) != 0 || static_cast<size_t>(n) >= capacity;
   result.arrival_ns = 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-      timespec ts;
-      std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-      result.arrival_ns = RealtimeToMonotonicNs(TimespecToNs(ts));
-    }
+  if (int64_t rx_ns = net::ReceiveTimestampNs(msg); rx_ns != 0) {
+    result.arrival_ns = RealtimeToMonotonicNs(rx_ns);
   }
   // No kernel timestamp (should not happen with SO_TIMESTAMPNS): now is the best bound.
   if (result.arrival_ns == 0) result.arrival_ns = MonotonicNowNs();
