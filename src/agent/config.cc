@@ -1,75 +1,69 @@
 #include "agent/config.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "core/toml_util.h"
 #include "toml++/toml.h"
 
 namespace lightcone::agent {
 namespace {
 
-absl::Status Bad(absl::string_view origin, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(origin, ": ", what));
-}
+using toml_util::ConfigError;
 
 }  // namespace
 
 absl::StatusOr<AgentConfig> ParseAgentConfig(absl::string_view toml_text,
                                              absl::string_view origin) {
-  toml::table root;
-  try {
-    root = toml::parse(std::string_view(toml_text.data(), toml_text.size()),
-                       std::string_view(origin.data(), origin.size()));
-  } catch (const toml::parse_error& e) {
-    return Bad(origin, absl::StrCat("TOML syntax: ", std::string(e.description()), " at line ",
-                                    static_cast<int64_t>(e.source().begin.line)));
-  }
+  LC_ASSIGN_OR_RETURN(toml::table root, toml_util::ParseTable(toml_text, origin));
   AgentConfig config;
   if (auto v = root["listen"].value<std::string>()) config.listen = *v;
   if (auto v = root["keys_file"].value<std::string>()) config.keys_file = *v;
   if (auto v = root["key_rotation_seconds"].value<int64_t>()) {
     if (*v < kMinKeyRotationPeriod.count()) {
-      return Bad(origin, absl::StrCat("key_rotation_seconds must be >= ",
-                                      kMinKeyRotationPeriod.count()));
+      return ConfigError(origin, absl::StrCat("key_rotation_seconds must be >= ",
+                                              kMinKeyRotationPeriod.count()));
     }
     config.key_rotation_period = std::chrono::seconds(*v);
   }
   if (auto v = root["key_overlap_seconds"].value<int64_t>()) {
-    if (*v < 0) return Bad(origin, "key_overlap_seconds must be >= 0");
+    if (*v < 0) return ConfigError(origin, "key_overlap_seconds must be >= 0");
     config.key_overlap = std::chrono::seconds(*v);
   }
   if (auto v = root["keepalive_ms"].value<int64_t>()) {
     if (*v < kMinKeepaliveInterval.count()) {
-      return Bad(origin, absl::StrCat("keepalive_ms must be >= ", kMinKeepaliveInterval.count()));
+      return ConfigError(origin,
+                         absl::StrCat("keepalive_ms must be >= ", kMinKeepaliveInterval.count()));
     }
     config.keepalive_interval = std::chrono::milliseconds(*v);
   }
   if (auto* limit = root["rate_limit"].as_table()) {
     if (auto v = (*limit)["per_source_per_second"].value<double>()) {
-      if (*v <= 0) return Bad(origin, "rate_limit.per_source_per_second must be > 0");
+      if (*v <= 0) return ConfigError(origin, "rate_limit.per_source_per_second must be > 0");
       config.rate_per_source_per_second = *v;
     }
     if (auto v = (*limit)["burst"].value<double>()) {
-      if (*v < 1) return Bad(origin, "rate_limit.burst must be >= 1");
+      if (*v < 1) return ConfigError(origin, "rate_limit.burst must be >= 1");
       config.burst_per_source = *v;
     }
   }
   if (auto* devices = root["devices"].as_array()) {
     if (devices->size() > kMaxConfiguredDevices) {
-      return Bad(origin, absl::StrCat("more than ", kMaxConfiguredDevices, " [[devices]]"));
+      return ConfigError(origin, absl::StrCat("more than ", kMaxConfiguredDevices, " [[devices]]"));
     }
     for (size_t i = 0; i < devices->size(); ++i) {
       auto* t = devices->get(i)->as_table();
-      if (t == nullptr) return Bad(origin, absl::StrCat("devices[", i, "] is not a table"));
+      if (t == nullptr) return ConfigError(origin, absl::StrCat("devices[", i, "] is not a table"));
       auto id_text = (*t)["id"].value<std::string>();
-      if (!id_text) return Bad(origin, absl::StrCat("devices[", i, "].id missing"));
+      if (!id_text) return ConfigError(origin, absl::StrCat("devices[", i, "].id missing"));
       auto id = wire::ParseId(*id_text);
-      if (!id.ok()) return Bad(origin, absl::StrCat("devices[", i, "].id: ", id.status().message()));
+      if (!id.ok()) {
+        return ConfigError(origin, absl::StrCat("devices[", i, "].id: ", id.status().message()));
+      }
       DeviceConfig device{*id, (*t)["name"].value_or(std::string())};
       for (const auto& existing : config.devices) {
         if (existing.id == device.id) {
-          return Bad(origin, absl::StrCat("devices[", i, "].id ", *id_text, " listed twice"));
+          return ConfigError(origin,
+                             absl::StrCat("devices[", i, "].id ", *id_text, " listed twice"));
         }
       }
       config.devices.push_back(device);
@@ -77,19 +71,22 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(absl::string_view toml_text,
   }
   if (auto* landmarks = root["landmarks"].as_array()) {
     if (landmarks->size() > kMaxConfiguredLandmarks) {
-      return Bad(origin, absl::StrCat("more than ", kMaxConfiguredLandmarks, " [[landmarks]]"));
+      return ConfigError(origin,
+                         absl::StrCat("more than ", kMaxConfiguredLandmarks, " [[landmarks]]"));
     }
     for (size_t i = 0; i < landmarks->size(); ++i) {
       auto* t = landmarks->get(i)->as_table();
-      if (t == nullptr) return Bad(origin, absl::StrCat("landmarks[", i, "] is not a table"));
+      if (t == nullptr) {
+        return ConfigError(origin, absl::StrCat("landmarks[", i, "] is not a table"));
+      }
       auto id_text = (*t)["id"].value<std::string>();
       auto address = (*t)["address"].value<std::string>();
       if (!id_text || !address) {
-        return Bad(origin, absl::StrCat("landmarks[", i, "] needs id and address"));
+        return ConfigError(origin, absl::StrCat("landmarks[", i, "] needs id and address"));
       }
       auto id = wire::ParseId(*id_text);
       if (!id.ok()) {
-        return Bad(origin, absl::StrCat("landmarks[", i, "].id: ", id.status().message()));
+        return ConfigError(origin, absl::StrCat("landmarks[", i, "].id: ", id.status().message()));
       }
       config.landmarks.push_back({*id, *address});
     }
@@ -98,11 +95,8 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(absl::string_view toml_text,
 }
 
 absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read the agent config"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseAgentConfig(text.str(), path);
+  LC_ASSIGN_OR_RETURN(std::string text, toml_util::ReadConfigFile(path, "agent config"));
+  return ParseAgentConfig(text, path);
 }
 
 }  // namespace lightcone::agent

@@ -7,89 +7,83 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "core/toml_util.h"
 #include "toml++/toml.h"
 
 namespace lightcone::landmark {
 namespace {
 
-absl::Status Bad(absl::string_view origin, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(origin, ": ", what));
-}
+using toml_util::ConfigError;
 
 }  // namespace
 
 absl::StatusOr<LandmarkConfig> ParseLandmarkConfig(absl::string_view toml_text,
                                                    absl::string_view origin) {
-  toml::table root;
-  try {
-    root = toml::parse(std::string_view(toml_text.data(), toml_text.size()),
-                       std::string_view(origin.data(), origin.size()));
-  } catch (const toml::parse_error& e) {
-    return Bad(origin, absl::StrCat("TOML syntax: ", std::string(e.description()), " at line ",
-                                    static_cast<int64_t>(e.source().begin.line)));
-  }
+  LC_ASSIGN_OR_RETURN(toml::table root, toml_util::ParseTable(toml_text, origin));
   LandmarkConfig config;
   auto id_text = root["id"].value<std::string>();
-  if (!id_text) return Bad(origin, "id (this landmark's UUID) missing");
+  if (!id_text) return ConfigError(origin, "id (this landmark's UUID) missing");
   auto id = wire::ParseId(*id_text);
-  if (!id.ok()) return Bad(origin, absl::StrCat("id: ", id.status().message()));
+  if (!id.ok()) return ConfigError(origin, absl::StrCat("id: ", id.status().message()));
   config.id = *id;
   if (auto v = root["listen"].value<std::string>()) config.listen = *v;
   if (auto v = root["key_file"].value<std::string>()) config.key_file = *v;
   if (auto v = root["output"].value<std::string>()) config.output = *v;
   if (auto v = root["interval_ms"].value<int64_t>()) {
-    if (*v < kMinInterval.count()) return Bad(origin, "interval_ms must be >= 1");
+    if (*v < kMinInterval.count()) return ConfigError(origin, "interval_ms must be >= 1");
     config.interval = std::chrono::milliseconds(*v);
   }
   if (auto v = root["jitter"].value<double>()) {
-    if (*v < 0 || *v > 0.9) return Bad(origin, "jitter must be within [0, 0.9]");
+    if (*v < 0 || *v > 0.9) return ConfigError(origin, "jitter must be within [0, 0.9]");
     config.jitter_fraction = *v;
   }
   if (auto v = root["timeout_ms"].value<int64_t>()) {
-    if (*v < 1) return Bad(origin, "timeout_ms must be >= 1");
+    if (*v < 1) return ConfigError(origin, "timeout_ms must be >= 1");
     config.timeout = std::chrono::milliseconds(*v);
   }
   if (auto v = root["window_s"].value<int64_t>()) {
-    if (*v < 1) return Bad(origin, "window_s must be >= 1");
+    if (*v < 1) return ConfigError(origin, "window_s must be >= 1");
     config.window = std::chrono::seconds(*v);
   }
   if (auto v = root["window_ms"].value<int64_t>()) {
-    if (*v < 1) return Bad(origin, "window_ms must be >= 1");
+    if (*v < 1) return ConfigError(origin, "window_ms must be >= 1");
     config.window = std::chrono::milliseconds(*v);
   }
   auto* targets = root["targets"].as_array();
-  if (targets == nullptr || targets->empty()) return Bad(origin, "no [[targets]]");
+  if (targets == nullptr || targets->empty()) return ConfigError(origin, "no [[targets]]");
   if (targets->size() > kMaxTargets) {
-    return Bad(origin, absl::StrCat("more than ", kMaxTargets, " targets"));
+    return ConfigError(origin, absl::StrCat("more than ", kMaxTargets, " targets"));
   }
   for (size_t i = 0; i < targets->size(); ++i) {
     auto* t = targets->get(i)->as_table();
     std::string where = absl::StrCat("targets[", i, "]");
-    if (t == nullptr) return Bad(origin, absl::StrCat(where, " is not a table"));
+    if (t == nullptr) return ConfigError(origin, absl::StrCat(where, " is not a table"));
     TargetConfig target;
     auto device = (*t)["device"].value<std::string>();
-    if (!device) return Bad(origin, absl::StrCat(where, ".device missing"));
+    if (!device) return ConfigError(origin, absl::StrCat(where, ".device missing"));
     auto device_id = wire::ParseId(*device);
     if (!device_id.ok()) {
-      return Bad(origin, absl::StrCat(where, ".device: ", device_id.status().message()));
+      return ConfigError(origin, absl::StrCat(where, ".device: ", device_id.status().message()));
     }
     target.device_id = *device_id;
     target.address = (*t)["address"].value_or(std::string());
     auto* keys = (*t)["public_keys"].as_array();
     if (keys == nullptr || keys->empty() || keys->size() > kMaxKeysPerTarget) {
-      return Bad(origin, absl::StrCat(where, ".public_keys must list 1..", kMaxKeysPerTarget,
-                                      " keys"));
+      return ConfigError(
+          origin, absl::StrCat(where, ".public_keys must list 1..", kMaxKeysPerTarget, " keys"));
     }
     for (size_t k = 0; k < keys->size(); ++k) {
       auto text = keys->get(k)->value<std::string>();
-      auto key = text ? crypto::ParsePublicKey(*text)
-                      : absl::StatusOr<crypto::PublicKey>(absl::InvalidArgumentError("not a string"));
+      auto key =
+          text ? crypto::ParsePublicKey(*text)
+               : absl::StatusOr<crypto::PublicKey>(absl::InvalidArgumentError("not a string"));
       if (!key.ok()) {
-        return Bad(origin, absl::StrCat(where, ".public_keys[", k, "]: ", key.status().message()));
+        return ConfigError(origin,
+                           absl::StrCat(where, ".public_keys[", k, "]: ", key.status().message()));
       }
       target.public_keys.push_back(*key);
     }
@@ -99,11 +93,8 @@ absl::StatusOr<LandmarkConfig> ParseLandmarkConfig(absl::string_view toml_text,
 }
 
 absl::StatusOr<LandmarkConfig> LoadLandmarkConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read the landmark config"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseLandmarkConfig(text.str(), path);
+  LC_ASSIGN_OR_RETURN(std::string text, toml_util::ReadConfigFile(path, "landmark config"));
+  return ParseLandmarkConfig(text, path);
 }
 
 absl::StatusOr<crypto::SigningKey> LoadLandmarkKey(const std::string& path) {
