@@ -22,3 +22,8 @@ add_library(s2::s2 INTERFACE IMPORTED)
 target_link_libraries(s2::s2 INTERFACE ${S2_LIBRARY} absl::strings absl::str_format
                       absl::flat_hash_map absl::span absl::log_severity)
 target_include_directories(s2::s2 INTERFACE ${S2_INCLUDE_DIR})
+
+# Evidence store of the fleet server (src/server/store): SQLite (default backend) and the
+# PostgreSQL client library libpq (only the client component is needed to build).
+find_package(SQLite3 REQUIRED)
+find_package(PostgreSQL REQUIRED)

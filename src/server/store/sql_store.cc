@@ -1,0 +1,933 @@
+#include "server/store/sql_store.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "core/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "server/store/schema.h"
+
+namespace lightcone::server::internal {
+namespace {
+
+// Measurements per multi-row INSERT: one round trip (PostgreSQL) per this many rows.
+constexpr int kIngestRowsPerStatement = 100;
+constexpr int kMeasurementInsertColumns = 9;
+
+// Resets a statement when the scope ends so that it never holds a transaction open.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(SqlStatement* statement) : statement_(statement) {}
+  ~ResetOnExit() { statement_->Reset(); }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+ private:
+  SqlStatement* statement_;
+};
+
+struct Blob {
+  const std::string& bytes;
+};
+// A reference that is NULL when 0.
+struct OptionalId {
+  int64_t id;
+};
+
+template <typename T>
+std::enable_if_t<std::is_integral_v<T>> BindOne(SqlStatement* s, int index, T value) {
+  s->BindInt64(index, static_cast<int64_t>(value));
+}
+void BindOne(SqlStatement* s, int index, double value) { s->BindDouble(index, value); }
+void BindOne(SqlStatement* s, int index, const std::string& value) { s->BindText(index, value); }
+void BindOne(SqlStatement* s, int index, Blob value) { s->BindBlob(index, value.bytes); }
+void BindOne(SqlStatement* s, int index, OptionalId value) {
+  if (value.id == 0) {
+    s->BindNull(index);
+  } else {
+    s->BindInt64(index, value.id);
+  }
+}
+
+// Binds `args` to parameters first, first + 1, ...; returns the next free index.
+template <typename... Args>
+int BindFrom(SqlStatement* s, int first, const Args&... args) {
+  int index = first;
+  (BindOne(s, index++, args), ...);
+  return index;
+}
+
+int64_t Nanos(absl::Time t) { return absl::ToUnixNanos(t); }
+absl::Time FromNanos(int64_t ns) { return absl::FromUnixNanos(ns); }
+absl::Time NowIfEpoch(absl::Time t) { return t == absl::UnixEpoch() ? absl::Now() : t; }
+
+int ClampLimit(int limit) {
+  if (limit <= 0) return kDefaultPageSize;
+  return std::min(limit, kMaxPageSize);
+}
+
+absl::Status NotFound(const std::string& what, int64_t id) {
+  return absl::NotFoundError(absl::StrCat("store: ", what, " ", id, " not found"));
+}
+
+// Adds the operation to a database error's message, keeping its code.
+absl::Status Context(const absl::Status& status, const std::string& what) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
+}
+
+// Reads rows with `read` into a page of at most `limit` items; the query asked for limit + 1
+// rows so that the extra one tells whether a further page exists.
+template <typename T, typename ReadFn>
+absl::StatusOr<Page<T>> ReadPage(SqlStatement* s, int limit, ReadFn read) {
+  Page<T> page;
+  while (true) {
+    LC_ASSIGN_OR_RETURN(bool row, s->Next());
+    if (!row) break;
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.next_after_id = page.items.back().id;
+      break;
+    }
+    LC_ASSIGN_OR_RETURN(T item, read(s));
+    page.items.push_back(std::move(item));
+  }
+  return page;
+}
+
+template <typename T, typename ReadFn>
+absl::StatusOr<std::vector<T>> ReadAll(SqlStatement* s, ReadFn read) {
+  std::vector<T> items;
+  while (true) {
+    LC_ASSIGN_OR_RETURN(bool row, s->Next());
+    if (!row) break;
+    LC_ASSIGN_OR_RETURN(T item, read(s));
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+absl::StatusOr<AssuranceLevel> ToAssurance(int64_t level) {
+  if (level < 0 || level > 3) {
+    return absl::InternalError(absl::StrCat("store: assurance level ", level, " out of range"));
+  }
+  return static_cast<AssuranceLevel>(level);
+}
+
+absl::StatusOr<nlohmann::json> ParseJsonColumn(const std::string& text, const char* column) {
+  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return absl::InternalError(absl::StrCat("store: column ", column, " holds invalid JSON"));
+  }
+  return json;
+}
+
+absl::Status ValidateJson(const std::string& text, const char* field) {
+  if (nlohmann::json::accept(text)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("store: ", field, " is not valid JSON"));
+}
+
+absl::Status ValidatePosition(double latitude_deg, double longitude_deg, const char* what) {
+  if (latitude_deg < -90 || latitude_deg > 90 || longitude_deg < -180 || longitude_deg > 180) {
+    return absl::InvalidArgumentError(absl::StrCat("store: ", what, " position (",
+                                                   latitude_deg, ", ", longitude_deg,
+                                                   ") out of range"));
+  }
+  return absl::OkStatus();
+}
+
+// ---- Organizations.
+constexpr char kOrganizationColumns[] = "id, name, created_at_ns";
+absl::StatusOr<Organization> ReadOrganization(SqlStatement* s) {
+  Organization org;
+  org.id = s->ColumnInt64(0);
+  org.name = s->ColumnText(1);
+  org.created_at = FromNanos(s->ColumnInt64(2));
+  return org;
+}
+
+// ---- Landmarks.
+constexpr char kLandmarkColumns[] =
+    "id, name, latitude_deg, longitude_deg, public_key, status, created_at_ns";
+absl::StatusOr<Landmark> ReadLandmark(SqlStatement* s) {
+  Landmark landmark;
+  landmark.id = s->ColumnInt64(0);
+  landmark.name = s->ColumnText(1);
+  landmark.latitude_deg = s->ColumnDouble(2);
+  landmark.longitude_deg = s->ColumnDouble(3);
+  landmark.public_key = s->ColumnBlob(4);
+  LC_ASSIGN_OR_RETURN(landmark.status, ParseLandmarkStatus(s->ColumnText(5)));
+  landmark.created_at = FromNanos(s->ColumnInt64(6));
+  return landmark;
+}
+
+// ---- Hosts.
+constexpr char kHostColumns[] = "id, organization_id, hostname, first_seen_ns, last_seen_ns";
+absl::StatusOr<Host> ReadHost(SqlStatement* s) {
+  Host host;
+  host.id = s->ColumnInt64(0);
+  host.organization_id = s->ColumnInt64(1);
+  host.hostname = s->ColumnText(2);
+  host.first_seen = FromNanos(s->ColumnInt64(3));
+  host.last_seen = FromNanos(s->ColumnInt64(4));
+  return host;
+}
+
+// ---- Devices.
+constexpr char kDeviceColumns[] =
+    "id, organization_id, host_id, licence_id, uuid, serial, ueid, model, key_public_key, "
+    "key_id, assurance_level, first_seen_ns, last_seen_ns";
+absl::StatusOr<Device> ReadDevice(SqlStatement* s) {
+  Device device;
+  device.id = s->ColumnInt64(0);
+  device.organization_id = s->ColumnInt64(1);
+  device.host_id = s->ColumnInt64(2);
+  device.licence_id = s->ColumnInt64(3);
+  device.uuid = s->ColumnText(4);
+  device.serial = s->ColumnText(5);
+  device.ueid = s->ColumnText(6);
+  device.model = s->ColumnText(7);
+  device.key.public_key = s->ColumnBlob(8);
+  device.key.key_id = s->ColumnText(9);
+  LC_ASSIGN_OR_RETURN(device.key.assurance, ToAssurance(s->ColumnInt64(10)));
+  device.first_seen = FromNanos(s->ColumnInt64(11));
+  device.last_seen = FromNanos(s->ColumnInt64(12));
+  return device;
+}
+absl::Status ValidateDevice(const Device& device) {
+  if (device.uuid.empty()) return absl::InvalidArgumentError("store: device uuid is empty");
+  const int level = static_cast<int>(device.key.assurance);
+  if (level < 0 || level > 3) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("store: device ", device.uuid, " assurance level ", level, " not in L0-L3"));
+  }
+  return absl::OkStatus();
+}
+
+// ---- Licences.
+constexpr char kLicenceColumns[] =
+    "id, organization_id, reference, holder, end_user, allowed_sites_json, "
+    "allowed_countries_json, prohibited_regions_json, model_caps_json, valid_from_ns, "
+    "valid_until_ns, reporting_cadence_s";
+struct LicenceJson {
+  std::string sites;
+  std::string countries;
+  std::string regions;
+  std::string caps;
+};
+LicenceJson EncodeLicenceLists(const Licence& licence) {
+  nlohmann::json sites = nlohmann::json::array();
+  for (const AllowedSite& site : licence.allowed_sites) {
+    sites.push_back({{"name", site.name},
+                     {"latitude_deg", site.latitude_deg},
+                     {"longitude_deg", site.longitude_deg},
+                     {"radius_km", site.radius_km}});
+  }
+  nlohmann::json caps = nlohmann::json::array();
+  for (const ModelCap& cap : licence.model_caps) {
+    caps.push_back({{"model", cap.model}, {"max_count", cap.max_count}});
+  }
+  return {sites.dump(), nlohmann::json(licence.allowed_countries).dump(),
+          nlohmann::json(licence.prohibited_regions).dump(), caps.dump()};
+}
+absl::StatusOr<Licence> ReadLicence(SqlStatement* s) {
+  Licence licence;
+  licence.id = s->ColumnInt64(0);
+  licence.organization_id = s->ColumnInt64(1);
+  licence.reference = s->ColumnText(2);
+  licence.holder = s->ColumnText(3);
+  licence.end_user = s->ColumnText(4);
+  LC_ASSIGN_OR_RETURN(nlohmann::json sites, ParseJsonColumn(s->ColumnText(5), "allowed_sites"));
+  LC_ASSIGN_OR_RETURN(nlohmann::json countries,
+                      ParseJsonColumn(s->ColumnText(6), "allowed_countries"));
+  LC_ASSIGN_OR_RETURN(nlohmann::json regions,
+                      ParseJsonColumn(s->ColumnText(7), "prohibited_regions"));
+  LC_ASSIGN_OR_RETURN(nlohmann::json caps, ParseJsonColumn(s->ColumnText(8), "model_caps"));
+  try {
+    for (const auto& site : sites) {
+      licence.allowed_sites.push_back({site.at("name").get<std::string>(),
+                                       site.at("latitude_deg").get<double>(),
+                                       site.at("longitude_deg").get<double>(),
+                                       site.at("radius_km").get<double>()});
+    }
+    licence.allowed_countries = countries.get<std::vector<std::string>>();
+    licence.prohibited_regions = regions.get<std::vector<std::string>>();
+    for (const auto& cap : caps) {
+      licence.model_caps.push_back(
+          {cap.at("model").get<std::string>(), cap.at("max_count").get<int64_t>()});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("store: licence ", licence.id, " has malformed lists: ", e.what()));
+  }
+  licence.valid_from = FromNanos(s->ColumnInt64(9));
+  licence.valid_until = FromNanos(s->ColumnInt64(10));
+  licence.reporting_cadence = absl::Seconds(s->ColumnInt64(11));
+  return licence;
+}
+absl::Status ValidateLicence(const Licence& licence) {
+  if (licence.reference.empty()) {
+    return absl::InvalidArgumentError("store: licence reference is empty");
+  }
+  if (licence.valid_until < licence.valid_from) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("store: licence ", licence.reference, " ends before it starts"));
+  }
+  if (licence.reporting_cadence <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("store: licence ", licence.reference, " reporting cadence must be > 0"));
+  }
+  for (const AllowedSite& site : licence.allowed_sites) {
+    LC_RETURN_IF_ERROR(ValidatePosition(site.latitude_deg, site.longitude_deg, "allowed site"));
+    if (site.radius_km <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("store: allowed site ", site.name, " radius_km must be > 0"));
+    }
+  }
+  for (const ModelCap& cap : licence.model_caps) {
+    if (cap.max_count < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("store: model cap for ", cap.model, " is negative"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// ---- Measurements.
+constexpr char kMeasurementColumns[] =
+    "id, device_id, landmark_id, time_ns, rtt_ns, nonce, sequence, key_id, reply_signature, "
+    "batch_id";
+absl::StatusOr<Measurement> ReadMeasurement(SqlStatement* s) {
+  Measurement m;
+  m.id = s->ColumnInt64(0);
+  m.device_id = s->ColumnInt64(1);
+  m.landmark_id = s->ColumnInt64(2);
+  m.time = FromNanos(s->ColumnInt64(3));
+  m.rtt_ns = s->ColumnInt64(4);
+  m.nonce = s->ColumnBlob(5);
+  m.sequence = s->ColumnInt64(6);
+  m.key_id = s->ColumnText(7);
+  m.reply_signature = s->ColumnBlob(8);
+  m.batch_id = s->ColumnInt64(9);
+  return m;
+}
+
+void AppendField(std::string& out, int64_t value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+void AppendField(std::string& out, const std::string& value) {
+  AppendField(out, static_cast<int64_t>(value.size()));
+  out.append(value);
+}
+
+// SHA-256 over an unambiguous encoding of the batch's measurements.
+std::string BatchContentHash(const MeasurementBatch& batch) {
+  std::string encoded;
+  encoded.reserve(batch.measurements.size() * 160);
+  for (const Measurement& m : batch.measurements) {
+    AppendField(encoded, m.device_id);
+    AppendField(encoded, Nanos(m.time));
+    AppendField(encoded, m.rtt_ns);
+    AppendField(encoded, m.nonce);
+    AppendField(encoded, m.sequence);
+    AppendField(encoded, m.key_id);
+    AppendField(encoded, m.reply_signature);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  EVP_Digest(encoded.data(), encoded.size(), digest, &digest_size, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(digest), digest_size);
+}
+
+std::string MeasurementInsertSql(int rows) {
+  std::vector<std::string> values(rows, "(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  return absl::StrCat(
+      "INSERT INTO measurements (device_id, landmark_id, time_ns, rtt_ns, nonce, sequence, "
+      "key_id, reply_signature, batch_id) VALUES ",
+      absl::StrJoin(values, ", "),
+      " ON CONFLICT (landmark_id, device_id, sequence) DO NOTHING RETURNING id");
+}
+
+// ---- Verdicts.
+constexpr char kVerdictColumns[] =
+    "id, device_id, time_ns, status, reason, region_summary_json, estimate_latitude_deg, "
+    "estimate_longitude_deg, estimate_radius_km, robustness_f, assurance_level";
+absl::StatusOr<Verdict> ReadVerdict(SqlStatement* s) {
+  Verdict v;
+  v.id = s->ColumnInt64(0);
+  v.device_id = s->ColumnInt64(1);
+  v.time = FromNanos(s->ColumnInt64(2));
+  LC_ASSIGN_OR_RETURN(v.status, ParseVerdictStatus(s->ColumnText(3)));
+  v.reason = s->ColumnText(4);
+  v.region_summary_json = s->ColumnText(5);
+  v.estimate_latitude_deg = s->ColumnDouble(6);
+  v.estimate_longitude_deg = s->ColumnDouble(7);
+  v.estimate_radius_km = s->ColumnDouble(8);
+  v.robustness_f = static_cast<int>(s->ColumnInt64(9));
+  LC_ASSIGN_OR_RETURN(v.assurance, ToAssurance(s->ColumnInt64(10)));
+  return v;
+}
+
+// ---- Alerts.
+constexpr char kAlertColumns[] =
+    "id, organization_id, device_id, type, severity, subject, evidence_json, state, "
+    "acknowledged_by, acknowledge_comment, created_at_ns, acknowledged_at_ns";
+absl::StatusOr<Alert> ReadAlert(SqlStatement* s) {
+  Alert a;
+  a.id = s->ColumnInt64(0);
+  a.organization_id = s->ColumnInt64(1);
+  a.device_id = s->ColumnInt64(2);
+  a.type = s->ColumnText(3);
+  LC_ASSIGN_OR_RETURN(a.severity, ParseAlertSeverity(s->ColumnText(4)));
+  a.subject = s->ColumnText(5);
+  a.evidence_json = s->ColumnText(6);
+  LC_ASSIGN_OR_RETURN(a.state, ParseAlertState(s->ColumnText(7)));
+  a.acknowledged_by = s->ColumnText(8);
+  a.acknowledge_comment = s->ColumnText(9);
+  a.created_at = FromNanos(s->ColumnInt64(10));
+  a.acknowledged_at = FromNanos(s->ColumnInt64(11));
+  return a;
+}
+
+// Fetches the single row of a by-id SELECT, or NotFound.
+template <typename T, typename ReadFn>
+absl::StatusOr<T> ReadOne(SqlStatement* s, ReadFn read, const std::string& what, int64_t id) {
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) return NotFound(what, id);
+  return read(s);
+}
+
+// Expects the `RETURNING id` row of an INSERT.
+absl::StatusOr<int64_t> ReturnedId(SqlStatement* s) {
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) return absl::InternalError("store: INSERT returned no id");
+  return s->ColumnInt64(0);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> SqlStore::Open(std::unique_ptr<SqlDatabase> db) {
+  LC_RETURN_IF_ERROR(Context(RunMigrations(*db), "store: migrating schema"));
+  return std::unique_ptr<Store>(new SqlStore(std::move(db)));
+}
+
+absl::Status SqlStore::Commit() { return db_->ExecScript("COMMIT"); }
+
+absl::StatusOr<int> SqlStore::SchemaVersion() {
+  absl::MutexLock lock(&mu_);
+  return CurrentSchemaVersion(*db_);
+}
+
+// ---------------------------------------------------------------- Organizations
+
+absl::StatusOr<Organization> SqlStore::CreateOrganization(const Organization& org) {
+  if (org.name.empty()) return absl::InvalidArgumentError("store: organization name is empty");
+  Organization stored = org;
+  stored.created_at = NowIfEpoch(org.created_at);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO organizations (name, created_at_ns) VALUES (?, ?) RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, stored.name, Nanos(stored.created_at));
+  auto id = ReturnedId(s);
+  if (!id.ok()) return Context(id.status(), "store: creating organization " + org.name);
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<Organization> SqlStore::GetOrganization(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare(absl::StrCat("SELECT ", kOrganizationColumns,
+                                                " FROM organizations WHERE id = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id);
+  return ReadOne<Organization>(s, ReadOrganization, "organization", id);
+}
+
+absl::StatusOr<std::vector<Organization>> SqlStore::ListOrganizations() {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare(absl::StrCat("SELECT ", kOrganizationColumns,
+                                                " FROM organizations ORDER BY id")));
+  ResetOnExit reset(s);
+  return ReadAll<Organization>(s, ReadOrganization);
+}
+
+// ---------------------------------------------------------------- Landmarks
+
+absl::StatusOr<Landmark> SqlStore::CreateLandmark(const Landmark& landmark) {
+  if (landmark.name.empty()) return absl::InvalidArgumentError("store: landmark name is empty");
+  LC_RETURN_IF_ERROR(ValidatePosition(landmark.latitude_deg, landmark.longitude_deg, "landmark"));
+  Landmark stored = landmark;
+  stored.created_at = NowIfEpoch(landmark.created_at);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO landmarks (name, latitude_deg, longitude_deg, public_key, status, "
+                   "created_at_ns) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, stored.name, stored.latitude_deg, stored.longitude_deg, Blob{stored.public_key},
+           LandmarkStatusName(stored.status), Nanos(stored.created_at));
+  auto id = ReturnedId(s);
+  if (!id.ok()) return Context(id.status(), "store: creating landmark " + landmark.name);
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<Landmark> SqlStore::GetLandmark(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kLandmarkColumns,
+                                            " FROM landmarks WHERE id = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id);
+  return ReadOne<Landmark>(s, ReadLandmark, "landmark", id);
+}
+
+absl::StatusOr<std::vector<Landmark>> SqlStore::ListLandmarks() {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kLandmarkColumns,
+                                            " FROM landmarks ORDER BY id")));
+  ResetOnExit reset(s);
+  return ReadAll<Landmark>(s, ReadLandmark);
+}
+
+absl::Status SqlStore::SetLandmarkStatus(int64_t id, LandmarkStatus status) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare("UPDATE landmarks SET status = ? WHERE id = ? RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, LandmarkStatusName(status), id);
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) return NotFound("landmark", id);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- Hosts
+
+absl::StatusOr<Host> SqlStore::CreateHost(const Host& host) {
+  if (host.hostname.empty()) return absl::InvalidArgumentError("store: hostname is empty");
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO hosts (organization_id, hostname, first_seen_ns, last_seen_ns) "
+                   "VALUES (?, ?, ?, ?) RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, host.organization_id, host.hostname, Nanos(host.first_seen),
+           Nanos(host.last_seen));
+  auto id = ReturnedId(s);
+  if (!id.ok()) return Context(id.status(), "store: creating host " + host.hostname);
+  Host stored = host;
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<Host> SqlStore::GetHost(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kHostColumns, " FROM hosts WHERE id = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id);
+  return ReadOne<Host>(s, ReadHost, "host", id);
+}
+
+// ---------------------------------------------------------------- Devices
+
+absl::StatusOr<Device> SqlStore::CreateDevice(const Device& device) {
+  LC_RETURN_IF_ERROR(ValidateDevice(device));
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO devices (organization_id, host_id, licence_id, uuid, serial, ueid, "
+                   "model, key_public_key, key_id, assurance_level, first_seen_ns, last_seen_ns) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, device.organization_id, OptionalId{device.host_id},
+           OptionalId{device.licence_id}, device.uuid, device.serial, device.ueid, device.model,
+           Blob{device.key.public_key}, device.key.key_id,
+           static_cast<int64_t>(device.key.assurance), Nanos(device.first_seen),
+           Nanos(device.last_seen));
+  auto id = ReturnedId(s);
+  if (!id.ok()) return Context(id.status(), "store: creating device " + device.uuid);
+  Device stored = device;
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<Device> SqlStore::GetDevice(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kDeviceColumns,
+                                            " FROM devices WHERE id = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id);
+  return ReadOne<Device>(s, ReadDevice, "device", id);
+}
+
+absl::StatusOr<Device> SqlStore::GetDeviceByUuid(const std::string& uuid) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kDeviceColumns,
+                                            " FROM devices WHERE uuid = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, uuid);
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) return absl::NotFoundError(absl::StrCat("store: device with uuid ", uuid, " not found"));
+  return ReadDevice(s);
+}
+
+absl::Status SqlStore::UpdateDevice(const Device& device) {
+  LC_RETURN_IF_ERROR(ValidateDevice(device));
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("UPDATE devices SET organization_id = ?, host_id = ?, licence_id = ?, uuid = ?, "
+                   "serial = ?, ueid = ?, model = ?, key_public_key = ?, key_id = ?, "
+                   "assurance_level = ?, last_seen_ns = ? WHERE id = ? RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, device.organization_id, OptionalId{device.host_id},
+           OptionalId{device.licence_id}, device.uuid, device.serial, device.ueid, device.model,
+           Blob{device.key.public_key}, device.key.key_id,
+           static_cast<int64_t>(device.key.assurance), Nanos(device.last_seen), device.id);
+  auto row = s->Next();
+  if (!row.ok()) {
+    return Context(row.status(), absl::StrCat("store: updating device ", device.id));
+  }
+  if (!*row) return NotFound("device", device.id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Page<Device>> SqlStore::ListDevices(const DeviceFilter& filter) {
+  std::string sql = absl::StrCat("SELECT ", kDeviceColumns, " FROM devices WHERE id > ?");
+  if (filter.organization_id) absl::StrAppend(&sql, " AND organization_id = ?");
+  if (filter.licence_id) absl::StrAppend(&sql, " AND licence_id = ?");
+  if (filter.host_id) absl::StrAppend(&sql, " AND host_id = ?");
+  absl::StrAppend(&sql, " ORDER BY id LIMIT ?");
+  const int limit = ClampLimit(filter.page.limit);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(sql));
+  ResetOnExit reset(s);
+  int index = BindFrom(s, 1, filter.page.after_id);
+  if (filter.organization_id) index = BindFrom(s, index, *filter.organization_id);
+  if (filter.licence_id) index = BindFrom(s, index, *filter.licence_id);
+  if (filter.host_id) index = BindFrom(s, index, *filter.host_id);
+  BindFrom(s, index, limit + 1);
+  return ReadPage<Device>(s, limit, ReadDevice);
+}
+
+// ---------------------------------------------------------------- Licences
+
+absl::StatusOr<Licence> SqlStore::CreateLicence(const Licence& licence) {
+  LC_RETURN_IF_ERROR(ValidateLicence(licence));
+  const LicenceJson lists = EncodeLicenceLists(licence);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO licences (organization_id, reference, holder, end_user, "
+                   "allowed_sites_json, allowed_countries_json, prohibited_regions_json, "
+                   "model_caps_json, valid_from_ns, valid_until_ns, reporting_cadence_s) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, licence.organization_id, licence.reference, licence.holder, licence.end_user,
+           lists.sites, lists.countries, lists.regions, lists.caps, Nanos(licence.valid_from),
+           Nanos(licence.valid_until), absl::ToInt64Seconds(licence.reporting_cadence));
+  auto id = ReturnedId(s);
+  if (!id.ok()) return Context(id.status(), "store: creating licence " + licence.reference);
+  Licence stored = licence;
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<Licence> SqlStore::GetLicence(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kLicenceColumns,
+                                            " FROM licences WHERE id = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id);
+  return ReadOne<Licence>(s, ReadLicence, "licence", id);
+}
+
+absl::Status SqlStore::UpdateLicence(const Licence& licence) {
+  LC_RETURN_IF_ERROR(ValidateLicence(licence));
+  const LicenceJson lists = EncodeLicenceLists(licence);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("UPDATE licences SET organization_id = ?, reference = ?, holder = ?, "
+                   "end_user = ?, allowed_sites_json = ?, allowed_countries_json = ?, "
+                   "prohibited_regions_json = ?, model_caps_json = ?, valid_from_ns = ?, "
+                   "valid_until_ns = ?, reporting_cadence_s = ? WHERE id = ? RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, licence.organization_id, licence.reference, licence.holder, licence.end_user,
+           lists.sites, lists.countries, lists.regions, lists.caps, Nanos(licence.valid_from),
+           Nanos(licence.valid_until), absl::ToInt64Seconds(licence.reporting_cadence),
+           licence.id);
+  auto row = s->Next();
+  if (!row.ok()) {
+    return Context(row.status(), absl::StrCat("store: updating licence ", licence.id));
+  }
+  if (!*row) return NotFound("licence", licence.id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Licence>> SqlStore::ListLicences(
+    std::optional<int64_t> organization_id) {
+  std::string sql = absl::StrCat("SELECT ", kLicenceColumns, " FROM licences");
+  if (organization_id) absl::StrAppend(&sql, " WHERE organization_id = ?");
+  absl::StrAppend(&sql, " ORDER BY id");
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(sql));
+  ResetOnExit reset(s);
+  if (organization_id) BindFrom(s, 1, *organization_id);
+  return ReadAll<Licence>(s, ReadLicence);
+}
+
+// ---------------------------------------------------------------- Measurements
+
+absl::StatusOr<IngestResult> SqlStore::IngestMeasurements(const MeasurementBatch& batch) {
+  const std::string where =
+      absl::StrCat("store: batch ", batch.batch_sequence, " of landmark ", batch.landmark_id);
+  if (batch.measurements.empty()) {
+    return absl::InvalidArgumentError(where + " holds no measurements");
+  }
+  if (batch.measurements.size() > static_cast<size_t>(kMaxMeasurementsPerBatch)) {
+    return absl::InvalidArgumentError(absl::StrCat(where, " holds ", batch.measurements.size(),
+                                                   " measurements, more than ",
+                                                   kMaxMeasurementsPerBatch));
+  }
+  for (const Measurement& m : batch.measurements) {
+    if (m.rtt_ns < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": measurement ", m.sequence, " has a negative rtt_ns"));
+    }
+  }
+  const std::string hash = BatchContentHash(batch);
+  absl::MutexLock lock(&mu_);
+  LC_RETURN_IF_ERROR(db_->Begin());
+  absl::StatusOr<IngestResult> result = IngestLocked(batch, hash);
+  if (!result.ok()) {
+    (void)db_->ExecScript("ROLLBACK");
+    return Context(result.status(), where);
+  }
+  LC_RETURN_IF_ERROR(Context(Commit(), where + ": commit"));
+  return result;
+}
+
+absl::StatusOr<IngestResult> SqlStore::IngestLocked(const MeasurementBatch& batch,
+                                                    const std::string& content_hash) {
+  IngestResult result;
+  {
+    LC_ASSIGN_OR_RETURN(
+        SqlStatement * s,
+        db_->Prepare("SELECT id, content_hash FROM measurement_batches WHERE landmark_id = ? "
+                     "AND batch_sequence = ?"));
+    ResetOnExit reset(s);
+    BindFrom(s, 1, batch.landmark_id, batch.batch_sequence);
+    LC_ASSIGN_OR_RETURN(bool row, s->Next());
+    if (row) {
+      if (s->ColumnBlob(1) != content_hash) {
+        return absl::AlreadyExistsError("already stored with different content");
+      }
+      result.batch_id = s->ColumnInt64(0);
+      result.duplicates = static_cast<int64_t>(batch.measurements.size());
+      result.batch_already_stored = true;
+      return result;
+    }
+  }
+  {
+    LC_ASSIGN_OR_RETURN(
+        SqlStatement * s,
+        db_->Prepare("INSERT INTO measurement_batches (landmark_id, batch_sequence, content_hash, "
+                     "measurement_count, received_at_ns) VALUES (?, ?, ?, ?, ?) RETURNING id"));
+    ResetOnExit reset(s);
+    BindFrom(s, 1, batch.landmark_id, batch.batch_sequence, Blob{content_hash},
+             static_cast<int64_t>(batch.measurements.size()), Nanos(absl::Now()));
+    LC_ASSIGN_OR_RETURN(result.batch_id, ReturnedId(s));
+  }
+  const size_t total = batch.measurements.size();
+  for (size_t first = 0; first < total; first += kIngestRowsPerStatement) {
+    const int rows = static_cast<int>(std::min<size_t>(kIngestRowsPerStatement, total - first));
+    LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(MeasurementInsertSql(rows)));
+    ResetOnExit reset(s);
+    int index = 1;
+    for (int r = 0; r < rows; ++r) {
+      const Measurement& m = batch.measurements[first + r];
+      index = BindFrom(s, index, m.device_id, batch.landmark_id, Nanos(m.time), m.rtt_ns,
+                       Blob{m.nonce}, m.sequence, m.key_id, Blob{m.reply_signature},
+                       result.batch_id);
+    }
+    int inserted = 0;
+    while (true) {
+      LC_ASSIGN_OR_RETURN(bool row, s->Next());
+      if (!row) break;
+      ++inserted;
+    }
+    result.inserted += inserted;
+    result.duplicates += rows - inserted;
+  }
+  static_assert(kIngestRowsPerStatement * kMeasurementInsertColumns < 32766,
+                "SQLite's parameter limit");
+  return result;
+}
+
+absl::StatusOr<Page<Measurement>> SqlStore::ListMeasurements(const MeasurementFilter& filter) {
+  std::string sql =
+      absl::StrCat("SELECT ", kMeasurementColumns, " FROM measurements WHERE id > ?");
+  if (filter.device_id) absl::StrAppend(&sql, " AND device_id = ?");
+  if (filter.landmark_id) absl::StrAppend(&sql, " AND landmark_id = ?");
+  if (filter.since) absl::StrAppend(&sql, " AND time_ns >= ?");
+  if (filter.until) absl::StrAppend(&sql, " AND time_ns < ?");
+  absl::StrAppend(&sql, " ORDER BY id LIMIT ?");
+  const int limit = ClampLimit(filter.page.limit);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(sql));
+  ResetOnExit reset(s);
+  int index = BindFrom(s, 1, filter.page.after_id);
+  if (filter.device_id) index = BindFrom(s, index, *filter.device_id);
+  if (filter.landmark_id) index = BindFrom(s, index, *filter.landmark_id);
+  if (filter.since) index = BindFrom(s, index, Nanos(*filter.since));
+  if (filter.until) index = BindFrom(s, index, Nanos(*filter.until));
+  BindFrom(s, index, limit + 1);
+  return ReadPage<Measurement>(s, limit, ReadMeasurement);
+}
+
+// ---------------------------------------------------------------- Verdicts
+
+absl::StatusOr<Verdict> SqlStore::AppendVerdict(const Verdict& verdict) {
+  LC_RETURN_IF_ERROR(ValidateJson(verdict.region_summary_json, "verdict region summary"));
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO verdicts (device_id, time_ns, status, reason, region_summary_json, "
+                   "estimate_latitude_deg, estimate_longitude_deg, estimate_radius_km, "
+                   "robustness_f, assurance_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                   "RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, verdict.device_id, Nanos(verdict.time), VerdictStatusName(verdict.status),
+           verdict.reason, verdict.region_summary_json, verdict.estimate_latitude_deg,
+           verdict.estimate_longitude_deg, verdict.estimate_radius_km,
+           static_cast<int64_t>(verdict.robustness_f),
+           static_cast<int64_t>(verdict.assurance));
+  auto id = ReturnedId(s);
+  if (!id.ok()) {
+    return Context(id.status(), absl::StrCat("store: verdict for device ", verdict.device_id));
+  }
+  Verdict stored = verdict;
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<Verdict> SqlStore::LatestVerdict(int64_t device_id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare(absl::StrCat("SELECT ", kVerdictColumns,
+                                                " FROM verdicts WHERE device_id = ? "
+                                                "ORDER BY id DESC LIMIT 1")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, device_id);
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) {
+    return absl::NotFoundError(absl::StrCat("store: device ", device_id, " has no verdict"));
+  }
+  return ReadVerdict(s);
+}
+
+absl::StatusOr<Page<Verdict>> SqlStore::ListVerdicts(int64_t device_id, const PageRequest& page) {
+  const int limit = ClampLimit(page.limit);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare(absl::StrCat("SELECT ", kVerdictColumns,
+                                                " FROM verdicts WHERE device_id = ? AND id > ? "
+                                                "ORDER BY id LIMIT ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, device_id, page.after_id, limit + 1);
+  return ReadPage<Verdict>(s, limit, ReadVerdict);
+}
+
+// ---------------------------------------------------------------- Alerts
+
+absl::StatusOr<Alert> SqlStore::CreateAlert(const Alert& alert) {
+  if (alert.type.empty()) return absl::InvalidArgumentError("store: alert type is empty");
+  LC_RETURN_IF_ERROR(ValidateJson(alert.evidence_json, "alert evidence"));
+  Alert stored = alert;
+  stored.created_at = NowIfEpoch(alert.created_at);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO alerts (organization_id, device_id, type, severity, subject, "
+                   "evidence_json, state, acknowledged_by, acknowledge_comment, created_at_ns, "
+                   "acknowledged_at_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, OptionalId{stored.organization_id}, OptionalId{stored.device_id}, stored.type,
+           AlertSeverityName(stored.severity), stored.subject, stored.evidence_json,
+           AlertStateName(stored.state), stored.acknowledged_by, stored.acknowledge_comment,
+           Nanos(stored.created_at), Nanos(stored.acknowledged_at));
+  auto id = ReturnedId(s);
+  if (!id.ok()) return Context(id.status(), "store: creating alert " + alert.type);
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<Alert> SqlStore::GetAlert(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kAlertColumns, " FROM alerts WHERE id = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id);
+  return ReadOne<Alert>(s, ReadAlert, "alert", id);
+}
+
+absl::StatusOr<Page<Alert>> SqlStore::ListAlerts(const AlertFilter& filter) {
+  std::string sql = absl::StrCat("SELECT ", kAlertColumns, " FROM alerts WHERE id > ?");
+  if (filter.state) absl::StrAppend(&sql, " AND state = ?");
+  if (filter.type) absl::StrAppend(&sql, " AND type = ?");
+  if (filter.organization_id) absl::StrAppend(&sql, " AND organization_id = ?");
+  if (filter.device_id) absl::StrAppend(&sql, " AND device_id = ?");
+  absl::StrAppend(&sql, " ORDER BY id LIMIT ?");
+  const int limit = ClampLimit(filter.page.limit);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(sql));
+  ResetOnExit reset(s);
+  int index = BindFrom(s, 1, filter.page.after_id);
+  if (filter.state) index = BindFrom(s, index, AlertStateName(*filter.state));
+  if (filter.type) index = BindFrom(s, index, *filter.type);
+  if (filter.organization_id) index = BindFrom(s, index, *filter.organization_id);
+  if (filter.device_id) index = BindFrom(s, index, *filter.device_id);
+  BindFrom(s, index, limit + 1);
+  return ReadPage<Alert>(s, limit, ReadAlert);
+}
+
+absl::Status SqlStore::AcknowledgeAlert(int64_t id, const std::string& by,
+                                        const std::string& comment, absl::Time at) {
+  if (by.empty()) return absl::InvalidArgumentError("store: acknowledging user is empty");
+  absl::MutexLock lock(&mu_);
+  {
+    LC_ASSIGN_OR_RETURN(
+        SqlStatement * s,
+        db_->Prepare("UPDATE alerts SET state = ?, acknowledged_by = ?, acknowledge_comment = ?, "
+                     "acknowledged_at_ns = ? WHERE id = ? AND state = ? RETURNING id"));
+    ResetOnExit reset(s);
+    BindFrom(s, 1, AlertStateName(AlertState::kAcknowledged), by, comment, Nanos(at), id,
+             AlertStateName(AlertState::kOpen));
+    LC_ASSIGN_OR_RETURN(bool row, s->Next());
+    if (row) return absl::OkStatus();
+  }
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare("SELECT state FROM alerts WHERE id = ?"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id);
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) return NotFound("alert", id);
+  return absl::FailedPreconditionError(absl::StrCat("store: alert ", id, " is ",
+                                                    s->ColumnText(0), ", not open"));
+}
+
+}  // namespace lightcone::server::internal

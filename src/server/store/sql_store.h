@@ -1,0 +1,69 @@
+// Store implemented once over SqlDatabase, for both backends. One connection, serialized by a
+// mutex: writes of one store are sequential (SQLite allows one writer anyway); a connection
+// pool for PostgreSQL can come later without changing the interface.
+#ifndef LIGHTCONE_SERVER_STORE_SQL_STORE_H_
+#define LIGHTCONE_SERVER_STORE_SQL_STORE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "server/store/sql_database.h"
+#include "server/store/store.h"
+
+namespace lightcone::server::internal {
+
+class SqlStore : public Store {
+ public:
+  // Runs the schema migrations on `db`, then serves from it.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(std::unique_ptr<SqlDatabase> db);
+
+  absl::StatusOr<int> SchemaVersion() override;
+  absl::StatusOr<Organization> CreateOrganization(const Organization& org) override;
+  absl::StatusOr<Organization> GetOrganization(int64_t id) override;
+  absl::StatusOr<std::vector<Organization>> ListOrganizations() override;
+  absl::StatusOr<Landmark> CreateLandmark(const Landmark& landmark) override;
+  absl::StatusOr<Landmark> GetLandmark(int64_t id) override;
+  absl::StatusOr<std::vector<Landmark>> ListLandmarks() override;
+  absl::Status SetLandmarkStatus(int64_t id, LandmarkStatus status) override;
+  absl::StatusOr<Host> CreateHost(const Host& host) override;
+  absl::StatusOr<Host> GetHost(int64_t id) override;
+  absl::StatusOr<Device> CreateDevice(const Device& device) override;
+  absl::StatusOr<Device> GetDevice(int64_t id) override;
+  absl::StatusOr<Device> GetDeviceByUuid(const std::string& uuid) override;
+  absl::Status UpdateDevice(const Device& device) override;
+  absl::StatusOr<Page<Device>> ListDevices(const DeviceFilter& filter) override;
+  absl::StatusOr<Licence> CreateLicence(const Licence& licence) override;
+  absl::StatusOr<Licence> GetLicence(int64_t id) override;
+  absl::Status UpdateLicence(const Licence& licence) override;
+  absl::StatusOr<std::vector<Licence>> ListLicences(
+      std::optional<int64_t> organization_id) override;
+  absl::StatusOr<IngestResult> IngestMeasurements(const MeasurementBatch& batch) override;
+  absl::StatusOr<Page<Measurement>> ListMeasurements(const MeasurementFilter& filter) override;
+  absl::StatusOr<Verdict> AppendVerdict(const Verdict& verdict) override;
+  absl::StatusOr<Verdict> LatestVerdict(int64_t device_id) override;
+  absl::StatusOr<Page<Verdict>> ListVerdicts(int64_t device_id, const PageRequest& page) override;
+  absl::StatusOr<Alert> CreateAlert(const Alert& alert) override;
+  absl::StatusOr<Alert> GetAlert(int64_t id) override;
+  absl::StatusOr<Page<Alert>> ListAlerts(const AlertFilter& filter) override;
+  absl::Status AcknowledgeAlert(int64_t id, const std::string& by, const std::string& comment,
+                                absl::Time at) override;
+
+ private:
+  explicit SqlStore(std::unique_ptr<SqlDatabase> db) : db_(std::move(db)) {}
+
+  absl::StatusOr<IngestResult> IngestLocked(const MeasurementBatch& batch,
+                                            const std::string& content_hash)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Commit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  std::unique_ptr<SqlDatabase> db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace lightcone::server::internal
+
+#endif  // LIGHTCONE_SERVER_STORE_SQL_STORE_H_

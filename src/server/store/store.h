@@ -1,0 +1,278 @@
+// The evidence store of the fleet server (issue 5, DESIGN.md §7): typed records for
+// organizations, landmarks, hosts, devices, licences, measurements, verdicts and alerts, and
+// the `Store` interface over them. Two implementations pass the same test suite:
+// OpenSqliteStore (sqlite_store.h, the default) and OpenPostgresStore (postgres_store.h).
+//
+// Conventions shared by every method:
+//  - ids are assigned by the store (positive, increasing); a record passed to Create* has its
+//    id ignored and the stored record, with its id, is returned.
+//  - times are absl::Time, stored as integer Unix nanoseconds.
+//  - errors: NotFound (unknown id), AlreadyExists (a unique key is taken), InvalidArgument
+//    (malformed record or a reference to an unknown record), FailedPrecondition (the record's
+//    state forbids the change), Unavailable (the database cannot be reached), Internal.
+//  - lists are keyset-paginated: items come in increasing id order, strictly after
+//    `after_id`, at most `limit` of them (clamped to kMaxPageSize); `next_after_id` is the
+//    value to pass as `after_id` for the next page, or 0 when this page is the last.
+//  - every method is safe to call from several threads at once.
+#ifndef LIGHTCONE_SERVER_STORE_STORE_H_
+#define LIGHTCONE_SERVER_STORE_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace lightcone::server {
+
+// Largest page a List* call returns; larger limits are clamped.
+inline constexpr int kMaxPageSize = 10'000;
+// Page size when a filter leaves `limit` at 0.
+inline constexpr int kDefaultPageSize = 100;
+// Most measurements accepted in one IngestMeasurements call.
+inline constexpr int kMaxMeasurementsPerBatch = 100'000;
+
+struct Organization {
+  int64_t id = 0;
+  std::string name;  // Unique.
+  absl::Time created_at = absl::UnixEpoch();
+};
+
+enum class LandmarkStatus { kActive, kFlagged, kRetired };
+std::string LandmarkStatusName(LandmarkStatus status);
+absl::StatusOr<LandmarkStatus> ParseLandmarkStatus(const std::string& name);
+
+struct Landmark {
+  int64_t id = 0;
+  std::string name;  // Unique.
+  double latitude_deg = 0;
+  double longitude_deg = 0;
+  std::string public_key;  // Raw key bytes (Ed25519: 32 bytes).
+  LandmarkStatus status = LandmarkStatus::kActive;
+  absl::Time created_at = absl::UnixEpoch();
+};
+
+struct Host {
+  int64_t id = 0;
+  int64_t organization_id = 0;
+  std::string hostname;  // Unique within the organization.
+  absl::Time first_seen = absl::UnixEpoch();
+  absl::Time last_seen = absl::UnixEpoch();
+};
+
+// Assurance of the binding between a device and its session key (DESIGN.md §5).
+enum class AssuranceLevel { kL0 = 0, kL1 = 1, kL2 = 2, kL3 = 3 };
+
+struct KeyBinding {
+  std::string public_key;  // Raw key bytes; empty when the device has no bound key.
+  std::string key_id;
+  AssuranceLevel assurance = AssuranceLevel::kL0;
+};
+
+struct Device {
+  int64_t id = 0;
+  int64_t organization_id = 0;
+  int64_t host_id = 0;     // 0 when not attached to a host.
+  int64_t licence_id = 0;  // 0 when unlicensed.
+  std::string uuid;        // Unique.
+  std::string serial;
+  std::string ueid;  // Attested unique id; empty before attestation.
+  std::string model;
+  KeyBinding key;
+  absl::Time first_seen = absl::UnixEpoch();
+  absl::Time last_seen = absl::UnixEpoch();
+};
+
+struct AllowedSite {
+  std::string name;
+  double latitude_deg = 0;
+  double longitude_deg = 0;
+  double radius_km = 0;
+};
+
+struct ModelCap {
+  std::string model;
+  int64_t max_count = 0;
+};
+
+struct Licence {
+  int64_t id = 0;
+  int64_t organization_id = 0;
+  std::string reference;  // Unique, e.g. the export licence number.
+  std::string holder;
+  std::string end_user;
+  std::vector<AllowedSite> allowed_sites;
+  std::vector<std::string> allowed_countries;   // ISO 3166-1 alpha-2.
+  std::vector<std::string> prohibited_regions;  // ISO 3166-1 alpha-2 or region names.
+  std::vector<ModelCap> model_caps;
+  absl::Time valid_from = absl::UnixEpoch();
+  absl::Time valid_until = absl::UnixEpoch();
+  absl::Duration reporting_cadence = absl::Hours(24);
+};
+
+// One timed challenge-response between a landmark and a device.
+struct Measurement {
+  int64_t id = 0;
+  int64_t device_id = 0;
+  int64_t landmark_id = 0;  // Set by IngestMeasurements from the batch.
+  absl::Time time = absl::UnixEpoch();
+  int64_t rtt_ns = 0;
+  std::string nonce;  // Raw bytes.
+  int64_t sequence = 0;  // Probe sequence of this landmark towards this device; unique per pair.
+  std::string key_id;
+  std::string reply_signature;  // Raw bytes.
+  int64_t batch_id = 0;         // Set by the store.
+};
+
+// A landmark's submission. (landmark_id, batch_sequence) identifies it: resubmitting the same
+// batch stores nothing twice.
+struct MeasurementBatch {
+  int64_t landmark_id = 0;
+  int64_t batch_sequence = 0;
+  std::vector<Measurement> measurements;
+};
+
+struct IngestResult {
+  int64_t batch_id = 0;
+  int64_t inserted = 0;
+  int64_t duplicates = 0;  // Measurements already stored (same landmark, device, sequence).
+  bool batch_already_stored = false;
+};
+
+enum class VerdictStatus { kCompliant, kViolation, kUnproven };
+std::string VerdictStatusName(VerdictStatus status);
+absl::StatusOr<VerdictStatus> ParseVerdictStatus(const std::string& name);
+
+struct Verdict {
+  int64_t id = 0;
+  int64_t device_id = 0;
+  absl::Time time = absl::UnixEpoch();
+  VerdictStatus status = VerdictStatus::kUnproven;
+  std::string reason;
+  std::string region_summary_json = "{}";  // The sound region, as JSON.
+  double estimate_latitude_deg = 0;
+  double estimate_longitude_deg = 0;
+  double estimate_radius_km = 0;
+  int robustness_f = 0;  // Number of lying landmarks the verdict tolerates.
+  AssuranceLevel assurance = AssuranceLevel::kL0;
+};
+
+enum class AlertState { kOpen, kAcknowledged, kResolved };
+std::string AlertStateName(AlertState state);
+absl::StatusOr<AlertState> ParseAlertState(const std::string& name);
+
+enum class AlertSeverity { kInfo, kWarning, kCritical };
+std::string AlertSeverityName(AlertSeverity severity);
+absl::StatusOr<AlertSeverity> ParseAlertSeverity(const std::string& name);
+
+struct Alert {
+  int64_t id = 0;
+  int64_t organization_id = 0;  // 0 when fleet-wide.
+  int64_t device_id = 0;        // 0 when not about one device.
+  std::string type;             // Detector name, e.g. "went_dark".
+  AlertSeverity severity = AlertSeverity::kWarning;
+  std::string subject;
+  std::string evidence_json = "{}";
+  AlertState state = AlertState::kOpen;
+  std::string acknowledged_by;
+  std::string acknowledge_comment;
+  absl::Time created_at = absl::UnixEpoch();
+  absl::Time acknowledged_at = absl::UnixEpoch();
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  int64_t next_after_id = 0;  // 0 when there is no further page.
+};
+
+struct PageRequest {
+  int64_t after_id = 0;
+  int limit = 0;  // 0 means kDefaultPageSize.
+};
+
+struct DeviceFilter {
+  std::optional<int64_t> organization_id;
+  std::optional<int64_t> licence_id;
+  std::optional<int64_t> host_id;
+  PageRequest page;
+};
+
+struct MeasurementFilter {
+  std::optional<int64_t> device_id;
+  std::optional<int64_t> landmark_id;
+  std::optional<absl::Time> since;  // Inclusive.
+  std::optional<absl::Time> until;  // Exclusive.
+  PageRequest page;
+};
+
+struct AlertFilter {
+  std::optional<AlertState> state;
+  std::optional<std::string> type;
+  std::optional<int64_t> organization_id;
+  std::optional<int64_t> device_id;
+  PageRequest page;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Version of the schema the store runs (the highest applied migration).
+  virtual absl::StatusOr<int> SchemaVersion() = 0;
+
+  virtual absl::StatusOr<Organization> CreateOrganization(const Organization& org) = 0;
+  virtual absl::StatusOr<Organization> GetOrganization(int64_t id) = 0;
+  virtual absl::StatusOr<std::vector<Organization>> ListOrganizations() = 0;
+
+  virtual absl::StatusOr<Landmark> CreateLandmark(const Landmark& landmark) = 0;
+  virtual absl::StatusOr<Landmark> GetLandmark(int64_t id) = 0;
+  virtual absl::StatusOr<std::vector<Landmark>> ListLandmarks() = 0;
+  virtual absl::Status SetLandmarkStatus(int64_t id, LandmarkStatus status) = 0;
+
+  virtual absl::StatusOr<Host> CreateHost(const Host& host) = 0;
+  virtual absl::StatusOr<Host> GetHost(int64_t id) = 0;
+
+  virtual absl::StatusOr<Device> CreateDevice(const Device& device) = 0;
+  virtual absl::StatusOr<Device> GetDevice(int64_t id) = 0;
+  virtual absl::StatusOr<Device> GetDeviceByUuid(const std::string& uuid) = 0;
+  // Replaces every field of device `device.id` except first_seen.
+  virtual absl::Status UpdateDevice(const Device& device) = 0;
+  virtual absl::StatusOr<Page<Device>> ListDevices(const DeviceFilter& filter) = 0;
+
+  virtual absl::StatusOr<Licence> CreateLicence(const Licence& licence) = 0;
+  virtual absl::StatusOr<Licence> GetLicence(int64_t id) = 0;
+  // Replaces every field of licence `licence.id`.
+  virtual absl::Status UpdateLicence(const Licence& licence) = 0;
+  virtual absl::StatusOr<std::vector<Licence>> ListLicences(
+      std::optional<int64_t> organization_id) = 0;
+
+  // Stores a batch in one durable transaction (nothing is stored if any measurement is
+  // rejected). Idempotent: a batch already stored with the same content returns
+  // batch_already_stored and stores nothing; the same (landmark_id, batch_sequence) with
+  // different content is AlreadyExists. Individual measurements already stored (same landmark,
+  // device and sequence) count as duplicates. InvalidArgument for an unknown landmark or
+  // device, or an empty or oversized batch. When this returns OK the batch survives a crash.
+  virtual absl::StatusOr<IngestResult> IngestMeasurements(const MeasurementBatch& batch) = 0;
+  virtual absl::StatusOr<Page<Measurement>> ListMeasurements(const MeasurementFilter& filter) = 0;
+
+  virtual absl::StatusOr<Verdict> AppendVerdict(const Verdict& verdict) = 0;
+  // NotFound when the device has no verdict yet.
+  virtual absl::StatusOr<Verdict> LatestVerdict(int64_t device_id) = 0;
+  virtual absl::StatusOr<Page<Verdict>> ListVerdicts(int64_t device_id,
+                                                     const PageRequest& page) = 0;
+
+  virtual absl::StatusOr<Alert> CreateAlert(const Alert& alert) = 0;
+  virtual absl::StatusOr<Alert> GetAlert(int64_t id) = 0;
+  virtual absl::StatusOr<Page<Alert>> ListAlerts(const AlertFilter& filter) = 0;
+  // Moves an open alert to acknowledged. FailedPrecondition when it is not open.
+  virtual absl::Status AcknowledgeAlert(int64_t id, const std::string& by,
+                                        const std::string& comment, absl::Time at) = 0;
+};
+
+}  // namespace lightcone::server
+
+#endif  // LIGHTCONE_SERVER_STORE_STORE_H_
