@@ -16,7 +16,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/schema.h"
+#include "server/store/postgres_store.h"
 #include "server/store/sqlite_store.h"
+#include "server/store/testing/pg_test_server.h"
 
 namespace lightcone::server {
 namespace {
@@ -53,14 +55,36 @@ class SqliteBackend : public Backend {
   std::string dir_;
 };
 
+// A fresh database on the PostgreSQL server shared by this test binary.
+class PostgresBackend : public Backend {
+ public:
+  absl::Status NewLocation() override {
+    auto server = testing::SharedPgTestServer();
+    if (!server.ok()) return server.status();
+    auto conninfo = (*server)->CreateDatabase();
+    if (!conninfo.ok()) return conninfo.status();
+    conninfo_ = *conninfo;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::unique_ptr<Store>> Open() override {
+    return OpenPostgresStore({conninfo_});
+  }
+
+ private:
+  std::string conninfo_;
+};
+
 struct BackendParam {
   std::string name;
   std::function<std::unique_ptr<Backend>()> make;
 };
 
+void PrintTo(const BackendParam& param, std::ostream* os) { *os << param.name; }
+
 std::vector<BackendParam> Backends() {
   std::vector<BackendParam> backends;
   backends.push_back({"Sqlite", [] { return std::make_unique<SqliteBackend>(); }});
+  backends.push_back({"Postgres", [] { return std::make_unique<PostgresBackend>(); }});
   return backends;
 }
 
@@ -68,7 +92,8 @@ class StoreTest : public ::testing::TestWithParam<BackendParam> {
  protected:
   void SetUp() override {
     backend_ = GetParam().make();
-    ASSERT_TRUE(backend_->NewLocation().ok());
+    const absl::Status location = backend_->NewLocation();
+    ASSERT_TRUE(location.ok()) << GetParam().name << " backend unavailable: " << location;
     auto store = backend_->Open();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
