@@ -26,10 +26,14 @@
 
 #include "core/wire.h"
 #include "gtest/gtest.h"
+#include "tests/fake_nvml/fake_nvml_testing.h"
 #include "tests/fake_nvml/scenario_builder.h"
 
 namespace lightcone {
 namespace {
+
+using fake_nvml::Eventually;
+using fake_nvml::HttpGet;
 
 constexpr char kAgent[] = LIGHTCONE_BINARY_DIR "/lightcone-agent";
 
@@ -120,37 +124,6 @@ std::string Install(const nlohmann::json& scenario) {
 // Splits "127.0.0.1:PORT".
 uint16_t PortOf(const std::string& address) {
   return static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-}
-
-std::string HttpGet(uint16_t port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return "";
-  }
-  timeval tv{30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  const std::string req = "GET " + path + " HTTP/1.1\r\n\r\n";
-  (void)!send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
-}
-
-template <typename Pred>
-bool Eventually(Pred pred) {
-  for (int i = 0; i < 600; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
 }
 
 // Starts the daemon and returns {udp port, metrics port}.

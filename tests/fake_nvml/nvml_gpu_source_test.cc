@@ -3,12 +3,6 @@
 // that vanishes, and attestation verified end to end with the attest module.
 #include "agent/gpu/nvml/nvml_gpu_source.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <string>
 #include <thread>
@@ -20,22 +14,15 @@
 #include "agent/metrics.h"
 #include "attest/verifier.h"
 #include "gtest/gtest.h"
+#include "tests/fake_nvml/fake_nvml_testing.h"
 #include "tests/fake_nvml/scenario_builder.h"
 
 namespace lightcone::agent {
 namespace {
 
+using fake_nvml::Eventually;
+using fake_nvml::HttpGet;
 using fake_nvml::kFakeNvmlPath;
-
-// Polls `pred` for up to 60 s: a liveness bound, never a timing assertion.
-template <typename Pred>
-bool Eventually(Pred pred) {
-  for (int i = 0; i < 6000; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
 
 std::unique_ptr<NvmlGpuSource> Open(const nlohmann::json& scenario,
                                     absl::Duration deadline = absl::Seconds(10)) {
@@ -44,28 +31,6 @@ std::unique_ptr<NvmlGpuSource> Open(const nlohmann::json& scenario,
   auto source = NvmlGpuSource::Create({.library_path = kFakeNvmlPath, .call_deadline = deadline});
   EXPECT_TRUE(source.ok()) << source.status();
   return source.ok() ? *std::move(source) : nullptr;
-}
-
-std::string HttpGet(uint16_t port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return "";
-  }
-  timeval tv{30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-  (void)!send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
 }
 
 // The value of the first sample line starting with `prefix` (name plus leading labels), or
