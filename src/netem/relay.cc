@@ -395,7 +395,6 @@ void Relay::ExpireIdleMappings(Link& link, int64_t now_ns) {
 }
 
 void Relay::DrainListenSocket(Link& link) {
-  DelaySampler& sampler = *sampler_;
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     SocketAddress client;
     Received r = ReceiveOne(link.fd, receive_buffer_.data(), receive_buffer_.size(), &client);
@@ -412,30 +411,13 @@ void Relay::DrainListenSocket(Link& link) {
       continue;
     }
     mapping->last_active_ns = r.arrival_ns;
-    if (sampler.Drop(link.spec.loss)) {
-      link.dropped_loss.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
-    const int64_t delay_ns =
-        sampler.Sample(link.spec.delay, link.spec.jitter, link.spec.jitter_distribution).count();
-    const int64_t due_ns = r.arrival_ns + delay_ns;
-    Datagram datagram;
-    datagram.mapping = std::move(mapping);
-    datagram.to_client = false;
-    datagram.size = static_cast<size_t>(r.size);
-    datagram.bytes = std::make_unique<uint8_t[]>(datagram.size);
-    std::memcpy(datagram.bytes.get(), receive_buffer_.data(), datagram.size);
-    if (!queue_->Push(std::move(datagram), due_ns)) {
-      link.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
-    } else if (delay_ns > 0 && due_ns < MonotonicNowNs()) {
-      link.queued_past_due.fetch_add(1, std::memory_order_relaxed);
-    }
+    DelayAndQueue(link, std::move(mapping), /*to_client=*/false, link.spec.delay,
+                  static_cast<size_t>(r.size), r.arrival_ns);
   }
 }
 
 void Relay::DrainUpstreamSocket(Mapping& mapping) {
   Link& link = *mapping.link;
-  DelaySampler& sampler = *sampler_;
   std::shared_ptr<Mapping> owner = mapping.shared_from_this();
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     Received r = ReceiveOne(mapping.fd, receive_buffer_.data(), receive_buffer_.size(), nullptr);
@@ -447,26 +429,31 @@ void Relay::DrainUpstreamSocket(Mapping& mapping) {
       continue;
     }
     mapping.last_active_ns = r.arrival_ns;
-    if (sampler.Drop(link.spec.loss)) {
-      link.dropped_loss.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
-    const int64_t delay_ns = sampler
-                                 .Sample(link.spec.effective_return_delay(), link.spec.jitter,
-                                         link.spec.jitter_distribution)
-                                 .count();
-    const int64_t due_ns = r.arrival_ns + delay_ns;
-    Datagram datagram;
-    datagram.mapping = owner;
-    datagram.to_client = true;
-    datagram.size = static_cast<size_t>(r.size);
-    datagram.bytes = std::make_unique<uint8_t[]>(datagram.size);
-    std::memcpy(datagram.bytes.get(), receive_buffer_.data(), datagram.size);
-    if (!queue_->Push(std::move(datagram), due_ns)) {
-      link.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
-    } else if (delay_ns > 0 && due_ns < MonotonicNowNs()) {
-      link.queued_past_due.fetch_add(1, std::memory_order_relaxed);
-    }
+    DelayAndQueue(link, owner, /*to_client=*/true, link.spec.effective_return_delay(),
+                  static_cast<size_t>(r.size), r.arrival_ns);
+  }
+}
+
+void Relay::DelayAndQueue(Link& link, std::shared_ptr<Mapping> mapping, bool to_client,
+                          std::chrono::nanoseconds base_delay, size_t size, int64_t arrival_ns) {
+  DelaySampler& sampler = *sampler_;
+  if (sampler.Drop(link.spec.loss)) {
+    link.dropped_loss.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const int64_t delay_ns =
+      sampler.Sample(base_delay, link.spec.jitter, link.spec.jitter_distribution).count();
+  const int64_t due_ns = arrival_ns + delay_ns;
+  Datagram datagram;
+  datagram.mapping = std::move(mapping);
+  datagram.to_client = to_client;
+  datagram.size = size;
+  datagram.bytes = std::make_unique<uint8_t[]>(datagram.size);
+  std::memcpy(datagram.bytes.get(), receive_buffer_.data(), datagram.size);
+  if (!queue_->Push(std::move(datagram), due_ns)) {
+    link.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+  } else if (delay_ns > 0 && due_ns < MonotonicNowNs()) {
+    link.queued_past_due.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

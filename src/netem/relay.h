@@ -131,6 +131,11 @@ class Relay {
   void ReceiveLoop();
   void DrainListenSocket(Link& link);
   void DrainUpstreamSocket(Mapping& mapping);
+  // Applies the link's loss and delay (`base_delay` plus jitter) to the `size` bytes just read
+  // into receive_buffer_ (arrived at `arrival_ns`, monotonic) and queues them for `mapping`,
+  // toward the client when `to_client`, else toward the forward address.
+  void DelayAndQueue(Link& link, std::shared_ptr<Mapping> mapping, bool to_client,
+                     std::chrono::nanoseconds base_delay, size_t size, int64_t arrival_ns);
   void ExpireIdleMappings(int64_t now_ns);
   void ExpireIdleMappings(Link& link, int64_t now_ns);
   void Send(Datagram& datagram);
