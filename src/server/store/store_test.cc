@@ -2,7 +2,10 @@
 // against a real PostgreSQL server started for this binary (testing/pg_test_server.h).
 #include "server/store/store.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <functional>
@@ -651,6 +654,43 @@ TEST_P(StoreTest, ConcurrentWritersLoseNothing) {
   EXPECT_EQ(CountMeasurements(), 2 * kBatches * kPerBatch);
   EXPECT_THAT(store_->ListOrganizations().value_or(std::vector<Organization>{}),
               SizeIs(1 + 2 * kBatches));
+}
+
+// The durability promise the API builds on: once IngestMeasurements returned OK in a process,
+// the batch is there after that process is killed with SIGKILL.
+TEST_P(StoreTest, AcknowledgedBatchSurvivesKill9) {
+  const Organization org = MakeOrganization("acme");
+  const Device device = MakeDevice(org.id, "GPU-1");
+  const Landmark landmark = MakeLandmark("sin-1");
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(pipe_fds[0]);
+    auto store = backend_->Open();
+    char ack = 'E';
+    if (store.ok() &&
+        (*store)->IngestMeasurements(MakeBatch(landmark.id, 1, device.id, 0, 500)).ok()) {
+      ack = 'A';
+    }
+    (void)!write(pipe_fds[1], &ack, 1);
+    while (true) pause();  // Killed by the parent.
+  }
+  close(pipe_fds[1]);
+  char ack = 0;
+  ASSERT_EQ(read(pipe_fds[0], &ack, 1), 1);
+  close(pipe_fds[0]);
+  kill(child, SIGKILL);
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+  ASSERT_EQ(ack, 'A');
+  ASSERT_TRUE(WIFSIGNALED(wait_status));
+  store_.reset();
+  auto reopened = backend_->Open();
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  store_ = *std::move(reopened);
+  EXPECT_EQ(CountMeasurements(), 500);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, StoreTest, ::testing::ValuesIn(Backends()),
