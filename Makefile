@@ -18,9 +18,10 @@ configure:
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# The fuzz smoke runs first so that ctest's summary is the last thing printed.
 test: deps build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	scripts/fuzz-smoke $(FUZZ_SECONDS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 demo: deps build
 	scripts/demo
