@@ -49,6 +49,7 @@
 #include "core/net_timestamps.h"
 #include "core/wire_address.h"
 #include "landmark/prober.h"
+#include "core/clock.h"
 
 extern char** environ;
 
@@ -58,16 +59,6 @@ namespace {
 constexpr int64_t kHoldUs = 300;
 
 int64_t Ns(const timespec& ts) { return net::TimespecToNs(ts); }
-int64_t RealtimeNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return Ns(ts);
-}
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return Ns(ts);
-}
 double ThreadCpuSeconds() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);

@@ -30,6 +30,7 @@
 #include "figures.h"
 #include "benchmark/benchmark.h"
 #include "core/wire_address.h"
+#include "core/clock.h"
 
 namespace lightcone {
 namespace {
@@ -69,12 +70,6 @@ void BM_ResponderHandle(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ResponderHandle);
-
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 double Percentile(std::vector<int64_t> v, double p) {
   if (v.empty()) return 0;

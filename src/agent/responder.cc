@@ -10,21 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/net_timestamps.h"
+#include "core/clock.h"
 
 namespace lightcone::agent {
 namespace {
-
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-int64_t RealtimeNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 constexpr size_t kControlBytes = 64;
 

@@ -24,6 +24,7 @@
 #include "landmark/prober.h"
 #include "landmark/service.h"
 #include "nlohmann/json.hpp"
+#include "core/clock.h"
 
 namespace lightcone::cli {
 namespace {
@@ -36,12 +37,6 @@ void InstallSignalHandlers() {
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-}
-
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
 nlohmann::json StatsJson(const landmark::ProberStats& s) {

@@ -12,17 +12,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/net_timestamps.h"
+#include "core/clock.h"
 
 namespace lightcone::landmark {
-namespace {
-
-int64_t RealtimeNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return net::TimespecToNs(ts);
-}
-
-}  // namespace
 
 const char* RejectReasonName(RejectReason reason) {
   switch (reason) {

@@ -6,21 +6,10 @@
 
 #include "core/logging.h"
 #include "core/wire_record.h"
+#include "core/clock.h"
 
 namespace lightcone::landmark {
 namespace {
-
-int64_t RealtimeNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 // The loop wakes at least this often to expire probes and close windows.
 constexpr int64_t kMaxPollWaitNs = 50'000'000;
