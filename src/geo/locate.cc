@@ -21,8 +21,11 @@ double Quantile(std::vector<double> v, double q) {
   return v[lo] + (pos - lo) * (v[hi] - v[lo]);
 }
 
-// Proven outside `area` with f-robustness: every robust sub-region is outside.
-bool ProvenOutside(absl::Span<const DistanceBound> bounds, const AreaIndex& area, int f) {
+// Proven outside `area` with f-robustness: every robust sub-region is outside. `region` is
+// the sound region of `bounds`, already built: with f = 0 it is the only sub-region.
+bool ProvenOutside(absl::Span<const DistanceBound> bounds, const SoundRegion& region,
+                   const AreaIndex& area, int f) {
+  if (f == 0) return !region.is_empty() && area.Relate(region) == Relation::kOutside;
   auto subs = RobustSubregions(bounds, f);
   if (!subs.ok()) return false;
   bool any = false;
@@ -113,7 +116,7 @@ absl::StatusOr<LocateReport> RunLocate(const Dataset& dataset, const Estimator& 
       if (!region.is_empty()) radii.push_back(r.sound.radius_km);
     }
     if (prove_outside != nullptr) {
-      r.sound.proven_outside = ProvenOutside(bounds, *prove_outside, options.robustness);
+      r.sound.proven_outside = ProvenOutside(bounds, region, *prove_outside, options.robustness);
       const auto& codes = options.prove_outside_codes;
       if (!r.true_country.empty() &&
           std::find(codes.begin(), codes.end(), r.true_country) == codes.end()) {
