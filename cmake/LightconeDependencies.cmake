@@ -11,6 +11,8 @@ find_package(rapidcheck CONFIG REQUIRED)
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+# The fleet server's HTTP(S) (Debian's libcpp-httplib-dev, built with OpenSSL, zlib, brotli).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 if(LIGHTCONE_BUILD_BENCH)
   find_package(benchmark CONFIG REQUIRED)
 endif()
