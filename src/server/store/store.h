@@ -53,6 +53,10 @@ struct Landmark {
   std::string public_key;  // Raw key bytes (Ed25519: 32 bytes).
   LandmarkStatus status = LandmarkStatus::kActive;
   absl::Time created_at = absl::UnixEpoch();
+  // Schema v2.
+  std::string wire_id;        // 32 lowercase hex chars: the 16-byte landmark id on the wire. Unique.
+  std::string country;        // ISO 3166-1 alpha-2 of the declared position.
+  std::string status_reason;  // Why it is flagged or retired; empty when active.
 };
 
 struct Host {
@@ -61,6 +65,21 @@ struct Host {
   std::string hostname;  // Unique within the organization.
   absl::Time first_seen = absl::UnixEpoch();
   absl::Time last_seen = absl::UnixEpoch();
+  // Schema v2.
+  int64_t site_id = 0;        // The site the operator declares the host at; 0 when none.
+  std::string probe_address;  // "ip:port" of the agent's responder; empty = agent-initiated.
+  std::string agent_version;
+};
+
+// A place GPUs are declared to be (DESIGN.md §7): a disc on the sphere.
+struct Site {
+  int64_t id = 0;
+  int64_t organization_id = 0;
+  std::string name;  // Unique within the organization.
+  double latitude_deg = 0;
+  double longitude_deg = 0;
+  double radius_km = 0;
+  std::string country;  // ISO 3166-1 alpha-2.
 };
 
 // Assurance of the binding between a device and its session key (DESIGN.md §5).
@@ -70,6 +89,9 @@ struct KeyBinding {
   std::string public_key;  // Raw key bytes; empty when the device has no bound key.
   std::string key_id;
   AssuranceLevel assurance = AssuranceLevel::kL0;
+  // Schema v2.
+  absl::Time bound_at = absl::UnixEpoch();
+  std::string evidence_sha256;  // Hex SHA-256 of the attestation evidence (L1+); else empty.
 };
 
 struct Device {
@@ -84,6 +106,42 @@ struct Device {
   KeyBinding key;
   absl::Time first_seen = absl::UnixEpoch();
   absl::Time last_seen = absl::UnixEpoch();
+  // Schema v2.
+  std::string architecture;  // e.g. "Hopper".
+  std::string vbios;
+  std::string pci_bus_id;
+};
+
+// What the device's NVLink peers were at one time (a topology snapshot).
+struct TopologySnapshot {
+  int64_t id = 0;
+  int64_t device_id = 0;
+  absl::Time time = absl::UnixEpoch();
+  std::vector<std::string> peer_uuids;  // Sorted, unique.
+};
+
+// Something that happened to a device's identity: enrolled, moved to another host, key
+// bound, licence changed. The identity and topology timeline of the dashboard.
+struct DeviceEvent {
+  int64_t id = 0;
+  int64_t device_id = 0;
+  absl::Time time = absl::UnixEpoch();
+  std::string kind;  // "enrolled", "host_changed", "key_bound", "licence_changed", ...
+  int64_t host_id = 0;
+  int64_t organization_id = 0;
+  std::string details_json = "{}";
+};
+
+// The latest health an agent reported for a device (time series live in Prometheus).
+struct Telemetry {
+  int64_t device_id = 0;
+  absl::Time time = absl::UnixEpoch();
+  double temperature_c = 0;
+  double power_w = 0;
+  double utilization_pct = 0;
+  int64_t ecc_uncorrected = 0;
+  int64_t xid_count = 0;  // XID events since the agent started.
+  int64_t last_xid = 0;   // 0 when none.
 };
 
 struct AllowedSite {
@@ -111,6 +169,34 @@ struct Licence {
   absl::Time valid_from = absl::UnixEpoch();
   absl::Time valid_until = absl::UnixEpoch();
   absl::Duration reporting_cadence = absl::Hours(24);
+};
+
+// Goods shipped under a licence (DESIGN.md §6, shipment reconciliation).
+struct Shipment {
+  int64_t id = 0;
+  int64_t organization_id = 0;
+  int64_t licence_id = 0;
+  std::string reference;  // Unique, e.g. the invoice or airway bill number.
+  std::string consignee;
+  std::string billed_country;  // ISO 3166-1 alpha-2.
+  absl::Time shipped_at = absl::UnixEpoch();
+  std::vector<std::string> serials;  // GPU serial numbers in the shipment.
+};
+
+enum class Role { kAgent, kLandmark, kOperator, kAuditor, kAdmin };
+std::string RoleName(Role role);
+absl::StatusOr<Role> ParseRole(const std::string& name);
+
+// An API token. Only the SHA-256 of the secret is stored.
+struct ApiToken {
+  int64_t id = 0;
+  std::string name;  // Unique, for people: "ops-acme", "landmark-sin-1".
+  Role role = Role::kOperator;
+  int64_t organization_id = 0;  // Agent and operator tokens: their organization. Else 0.
+  int64_t landmark_id = 0;      // Landmark tokens: the landmark. Else 0.
+  std::string secret_sha256;    // Hex SHA-256 of the secret. Unique.
+  absl::Time created_at = absl::UnixEpoch();
+  bool revoked = false;
 };
 
 // One timed challenge-response between a landmark and a device.
@@ -183,6 +269,15 @@ struct Alert {
   absl::Time acknowledged_at = absl::UnixEpoch();
 };
 
+// Minimum RTT of one (device, landmark) pair over a time window.
+struct MinRtt {
+  int64_t device_id = 0;
+  int64_t landmark_id = 0;
+  int64_t min_rtt_ns = 0;
+  int64_t count = 0;                      // Measurements in the window.
+  absl::Time last_time = absl::UnixEpoch();  // Latest measurement of the pair in the window.
+};
+
 template <typename T>
 struct Page {
   std::vector<T> items;
@@ -199,6 +294,10 @@ struct DeviceFilter {
   std::optional<int64_t> licence_id;
   std::optional<int64_t> host_id;
   PageRequest page;
+  // Schema v2.
+  std::optional<std::string> serial;
+  std::optional<std::string> ueid;
+  std::optional<std::string> model;
 };
 
 struct MeasurementFilter {
@@ -271,6 +370,68 @@ class Store {
   // Moves an open alert to acknowledged. FailedPrecondition when it is not open.
   virtual absl::Status AcknowledgeAlert(int64_t id, const std::string& by,
                                         const std::string& comment, absl::Time at) = 0;
+
+  // TRANSITIONAL: defaults are replaced by pure virtuals once SqlStore implements them.
+  // ---- Schema v2 -------------------------------------------------------------------------
+
+  // Replaces every field of landmark `landmark.id` except created_at.
+  virtual absl::Status UpdateLandmark(const Landmark& landmark) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<Landmark> GetLandmarkByWireId(const std::string& wire_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+
+  // Replaces every field of host `host.id` except first_seen.
+  virtual absl::Status UpdateHost(const Host& host) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<Host> GetHostByName(int64_t organization_id,
+                                             const std::string& hostname) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<std::vector<Host>> ListHosts(std::optional<int64_t> organization_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+
+  virtual absl::StatusOr<Site> CreateSite(const Site& site) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<Site> GetSite(int64_t id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::Status UpdateSite(const Site& site) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<std::vector<Site>> ListSites(std::optional<int64_t> organization_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+
+  virtual absl::StatusOr<Shipment> CreateShipment(const Shipment& shipment) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<Shipment> GetShipment(int64_t id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::Status UpdateShipment(const Shipment& shipment) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<std::vector<Shipment>> ListShipments(
+      std::optional<int64_t> organization_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+
+  // AlreadyExists when the name or the secret hash is taken.
+  virtual absl::StatusOr<ApiToken> CreateToken(const ApiToken& token) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  // NotFound when no token (revoked or not) has this hash.
+  virtual absl::StatusOr<ApiToken> GetTokenBySecretHash(const std::string& secret_sha256) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<std::vector<ApiToken>> ListTokens() { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::Status RevokeToken(int64_t id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+
+  virtual absl::StatusOr<TopologySnapshot> AppendTopology(const TopologySnapshot& snapshot) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  // NotFound when the device has no snapshot.
+  virtual absl::StatusOr<TopologySnapshot> LatestTopology(int64_t device_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<Page<TopologySnapshot>> ListTopology(int64_t device_id,
+                                                             const PageRequest& page) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+
+  virtual absl::StatusOr<DeviceEvent> AppendDeviceEvent(const DeviceEvent& event) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<Page<DeviceEvent>> ListDeviceEvents(int64_t device_id,
+                                                             const PageRequest& page) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+
+  // Keeps only the latest summary per device (an older `time` than the stored one is ignored).
+  virtual absl::Status PutTelemetry(const Telemetry& telemetry) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  // NotFound when the device never reported.
+  virtual absl::StatusOr<Telemetry> GetTelemetry(int64_t device_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+
+  // Minimum RTT per (device, landmark) over measurements with time >= since, for one device
+  // or (device_id = nullopt) for every device, ordered by device then landmark. One query:
+  // the verdict loop calls it once per pass.
+  virtual absl::StatusOr<std::vector<MinRtt>> MinRtts(std::optional<int64_t> device_id,
+                                                      absl::Time since) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+
+  // The latest verdict of every device that has one (for overviews and detectors),
+  // optionally restricted to one organization, in device id order.
+  virtual absl::StatusOr<std::vector<Verdict>> LatestVerdicts(
+      std::optional<int64_t> organization_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  // Appends many verdicts in one transaction (the verdict loop's write).
+  virtual absl::Status AppendVerdicts(const std::vector<Verdict>& verdicts) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+
+  // Moves an open or acknowledged alert to resolved. FailedPrecondition when already resolved.
+  virtual absl::Status ResolveAlert(int64_t id, absl::Time at) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
 };
 
 }  // namespace lightcone::server
