@@ -18,6 +18,18 @@ int main(int argc, char** argv) {
   lightcone::cli::AddAttestCommand(app, &exit_code);
   lightcone::cli::AddLandmarkCommand(app, &exit_code);
   lightcone::cli::AddNetemCommand(app, &exit_code);
+#ifdef LIGHTCONE_HAVE_SERVER_COMMAND
+  lightcone::cli::AddServerCommand(app, &exit_code);
+#endif
+#ifdef LIGHTCONE_HAVE_LICENSE_COMMAND
+  lightcone::cli::AddLicenseCommand(app, &exit_code);
+#endif
+#ifdef LIGHTCONE_HAVE_REPORT_COMMAND
+  lightcone::cli::AddReportCommand(app, &exit_code);
+#endif
+#ifdef LIGHTCONE_HAVE_DEMO_COMMAND
+  lightcone::cli::AddDemoCommand(app, &exit_code);
+#endif
 
   try {
     app.parse(argc, argv);
