@@ -1,0 +1,278 @@
+// GPU page: identity, assurance and verdict; the sound region on the map (each landmark's
+// cap, their intersection, the estimate with its uncertainty, the licensed area and the
+// prohibited regions); RTT per landmark and its history; health; identity and topology
+// timeline; alerts.
+import uPlot from 'uplot';
+import { api, listAll, query } from '../api.js';
+import { h, clear, section, kv, table, badge, verdictOf, timeAgo, fmtTime, fmtFixed, fmtNumber, errorBox } from '../dom.js';
+import { MapView, circleGeometry, ringsGeometry } from '../mapview.js';
+
+const kCapColors = ['#2f6db5', '#8a4fbf', '#0e8a8a', '#b5532f', '#5b7f1f', '#b0347a', '#4a5a8c', '#9a7b12'];
+const kMaxMeasurements = 5000;
+
+export async function renderGpu(main, ctx, idText) {
+  const id = Number(idText);
+  const device = await api(`/devices/${id}`);
+  if (ctx.isStale()) return;
+  const [host, site, licence] = await Promise.all([
+    device.host_id ? api(`/hosts/${device.host_id}`).catch(() => null) : null,
+    device.site_id ? api(`/sites/${device.site_id}`).catch(() => null) : null,
+    device.licence_id ? api(`/licences/${device.licence_id}`).catch(() => null) : null,
+  ]);
+  const v = device.verdict;
+  const status = verdictOf(device);
+  main.append(
+    h('nav.crumbs', { 'aria-label': 'Breadcrumb' }, h('a', { href: '#/gpus' }, 'GPUs'), ' / ', device.serial || device.uuid),
+    h('h1', `GPU ${device.serial || device.uuid} `, badge(status)),
+    h('p.lede', v ? v.reason || '' : 'No verdict yet: no measurements have been evaluated for this GPU.'));
+
+  const top = h('div.grid2');
+  top.append(section('Identity',
+    kv([
+      ['UUID', h('span.mono', device.uuid)], ['Serial', device.serial], ['UEID', h('span.mono', device.ueid || '—')],
+      ['Model', device.model], ['Architecture', device.architecture], ['VBIOS', device.vbios], ['PCI bus', device.pci_bus_id],
+      ['Host', host ? host.hostname : device.host_id ? `#${device.host_id}` : '—'],
+      ['Site', site ? `${site.name} (${site.country}, ${site.radius_km} km)` : '—'],
+      ['Licence', licence ? h('a', { href: `#/licences/${licence.id}` }, licence.reference) : h('span.warn', 'none')],
+      ['First seen', fmtTime(device.first_seen)], ['Last seen', timeAgo(device.last_seen)],
+    ])));
+  top.append(section('Assurance and verdict',
+    kv([
+      ['Verdict', badge(status)],
+      ['Reason', v?.reason],
+      ['Evaluated', v ? timeAgo(v.time) : '—'],
+      ['Key assurance', device.key ? h('span', h('strong', device.key.assurance), ` — ${assuranceText(device.key.assurance)}`) : 'no key bound'],
+      ['Key id', device.key ? h('span.mono', device.key.key_id) : '—'],
+      ['Key bound', device.key ? fmtTime(device.key.bound_at) : '—'],
+      ['Robustness', v ? `holds after dropping any ${v.robustness_f ?? 0} landmark(s)` : '—'],
+      ['Sound region', v?.region ? (v.region.empty ? 'empty (inconsistent measurements)' : `radius ${fmtFixed(v.region.radius_km, 0)} km, area ${fmtNumber(Math.round(v.region.area_km2 || 0))} km², ${v.region.landmarks_used} landmarks`) : '—'],
+      ['Estimate', v?.estimate ? `${fmtFixed(v.estimate.latitude_deg, 3)}, ${fmtFixed(v.estimate.longitude_deg, 3)} ± ${fmtFixed(v.estimate.uncertainty_km, 0)} km` : '—'],
+    ])));
+  main.append(top);
+
+  // The sound region on the map.
+  const regionSec = section('Sound region');
+  main.append(regionSec);
+  const regionMap = h('div.region-layout');
+  regionSec.append(regionMap);
+  const view = new MapView(regionMap, { height: '520px', label: 'Map of this GPU\'s sound region: landmark caps, their intersection, the estimate, licensed area and prohibited regions.' });
+  const regionInfo = h('div.region-info');
+  regionMap.append(regionInfo);
+  const cleanup = () => view.destroy();
+  const rest = h('div');
+  main.append(rest);
+
+  let region = null;
+  try {
+    region = await api(`/devices/${id}/region`);
+  } catch (err) {
+    regionInfo.append(errorBox(err));
+  }
+  if (region) await drawRegion(view, region, regionInfo);
+
+  // RTTs, history, health, timeline, alerts: independent sections, each fails alone.
+  const sections = [
+    ['RTT per landmark', () => rttSection(id, region)],
+    ['Health', () => healthSection(device)],
+    ['Identity and topology timeline', () => timelineSection(id, device)],
+    ['Alerts', () => alertsSection(id)],
+  ];
+  for (const [title, make] of sections) {
+    const sec = section(title);
+    rest.append(sec);
+    make().then((nodes) => sec.append(...[].concat(nodes))).catch((err) => sec.append(errorBox(err)));
+  }
+  return cleanup;
+}
+
+function assuranceText(level) {
+  return {
+    L0: 'software identity (agent key, NVML identity)',
+    L1: 'attested identity (GPU attestation report binds the key)',
+    L2: 'protected key (confidential VM + GPU attestation)',
+    L3: 'hardware-timed (the GPU signs the timed challenge)',
+  }[level] || '';
+}
+
+async function drawRegion(view, region, info) {
+  await view.ready;
+  const lic = region.licensed_area || {};
+  const geoms = [];
+  await view.addCountries(lic.countries || [], { fill: 'rgba(26,127,90,0.16)', stroke: '#1a7f5a', width: 1 });
+  await view.addCountries(region.prohibited_regions || [], { fill: 'rgba(192,38,45,0.20)', stroke: '#c0262d', width: 1.2 });
+  for (const s of lic.sites || []) {
+    const g = circleGeometry(s.latitude_deg, s.longitude_deg, s.radius_km || 1);
+    view.addShape(g, { fill: 'rgba(26,127,90,0.22)', stroke: '#1a7f5a', width: 1.5, dash: [5, 3] });
+  }
+  const caps = region.caps || [];
+  caps.forEach((c, i) => {
+    const g = circleGeometry(c.latitude_deg, c.longitude_deg, c.radius_km);
+    view.addShape(g, { stroke: kCapColors[i % kCapColors.length], width: 1.6 });
+    geoms.push(g);
+  });
+  view.setLandmarks(caps.map((c) => ({ name: c.name, latitude_deg: c.latitude_deg, longitude_deg: c.longitude_deg, status: 'active' })));
+  const boundary = region.region?.boundary || [];
+  let regionGeom = null;
+  if (!region.region?.empty && boundary.length) {
+    regionGeom = ringsGeometry(boundary);
+    view.addShape(regionGeom, { fill: 'rgba(37,84,160,0.35)', stroke: '#173d7a', width: 2.2, fillRule: 'evenodd' });
+  }
+  const est = region.estimate;
+  if (est && Number.isFinite(est.latitude_deg)) {
+    const eg = circleGeometry(est.latitude_deg, est.longitude_deg, Math.max(1, est.uncertainty_km || 1));
+    view.addShape(eg, { stroke: '#111', width: 1.4, dash: [3, 3] });
+    view.addShape(circleGeometry(est.latitude_deg, est.longitude_deg, Math.max(0.5, (est.uncertainty_km || 10) / 25)), { fill: '#111' });
+    geoms.push(eg);
+  }
+  view.fitGeometries(regionGeom ? [regionGeom, ...geoms.slice(-1)] : geoms.length ? geoms : []);
+  view.root.dataset.caps = String(caps.length);
+  view.root.dataset.regionRings = String(regionGeom ? regionGeom.coordinates.length : 0);
+
+  const lic2 = [
+    ...(lic.sites || []).map((s) => `${s.name} (${s.radius_km} km)`),
+    ...(lic.countries || []).map((c) => view.atlas.name(c) + ` (${c})`),
+  ];
+  clear(info).append(
+    h('ul.region-legend',
+      h('li', h('span.sw.sw-region'), region.region?.empty ? 'Sound region: empty (the caps do not intersect)' : 'Sound region: intersection of the caps — the key answered from inside it'),
+      h('li', h('span.sw.sw-cap'), `${caps.length} landmark caps (c × RTT / 2)`),
+      h('li', h('span.sw.sw-estimate'), est ? `Estimate ± ${fmtFixed(est.uncertainty_km, 0)} km (for display, not proof)` : 'No estimate'),
+      h('li', h('span.sw.sw-licensed'), `Licensed: ${lic2.join(', ') || 'nothing'}`),
+      h('li', h('span.sw.sw-prohibited'), `Prohibited: ${(region.prohibited_regions || []).join(', ') || 'none'}`)),
+    table([
+      { label: '', get: (c) => h('span.sw', { style: { borderColor: kCapColors[caps.indexOf(c) % kCapColors.length] }, 'aria-hidden': 'true' }) },
+      { label: 'Landmark', get: (c) => c.name },
+      { label: 'Min RTT (ms)', class: 'num', get: (c) => fmtFixed(c.min_rtt_ms, 3) },
+      { label: 'Cap radius (km)', class: 'num', get: (c) => fmtNumber(Math.round(c.radius_km)) },
+    ], caps, { caption: 'Landmark caps', empty: 'No caps: no replies from any landmark.' }));
+}
+
+function rttMs(m) {
+  if (m.rtt_ms !== undefined) return m.rtt_ms;
+  if (m.rtt_ns !== undefined) return m.rtt_ns / 1e6;
+  if (m.rtt_us !== undefined) return m.rtt_us / 1e3;
+  return null;
+}
+
+async function rttSection(id, region) {
+  const [rtts, measurements, landmarks] = await Promise.all([
+    api(`/devices/${id}/rtts`).catch(() => null),
+    listAll(`/devices/${id}/measurements`, {}, kMaxMeasurements).catch(() => []),
+    listAll('/landmarks').catch(() => []),
+  ]);
+  const lmName = new Map(landmarks.map((l) => [l.id, l.name]));
+  for (const c of region?.caps || []) lmName.set(c.landmark_id, c.name);
+  const rows = Array.isArray(rtts) ? rtts : rtts?.items || rtts?.rtts || [];
+  const nodes = [table([
+    { label: 'Landmark', get: (r) => lmName.get(r.landmark_id) || r.name || `#${r.landmark_id}` },
+    { label: 'Min RTT (ms)', class: 'num', get: (r) => fmtFixed(rttMs({ rtt_ms: r.min_rtt_ms, rtt_ns: r.min_rtt_ns }), 3) },
+    { label: 'Bound (km)', class: 'num', get: (r) => { const ms = rttMs({ rtt_ms: r.min_rtt_ms, rtt_ns: r.min_rtt_ns }); return ms == null ? '—' : fmtNumber(Math.round(ms * 149.896229)); } },
+    { label: 'Samples', class: 'num', get: (r) => fmtNumber(r.count ?? r.samples) },
+    { label: 'Last', get: (r) => timeAgo(r.last_time || r.last_at || r.time) },
+  ], rows, { caption: 'Minimum RTT per landmark', empty: 'No RTTs yet.' })];
+  const series = new Map();
+  for (const m of measurements) {
+    const t = new Date(m.time || m.measured_at || m.created_at).getTime() / 1000;
+    const r = rttMs(m);
+    if (!Number.isFinite(t) || r === null) continue;
+    if (!series.has(m.landmark_id)) series.set(m.landmark_id, [[], []]);
+    const s = series.get(m.landmark_id);
+    s[0].push(t); s[1].push(r);
+  }
+  if (series.size) {
+    const ids = [...series.keys()];
+    for (const k of ids) { const [xs, ys] = series.get(k); const o = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]); series.set(k, [o.map((i) => xs[i]), o.map((i) => ys[i])]); }
+    const data = uPlot.join(ids.map((k) => series.get(k)));
+    nodes.push(h('h3', 'RTT history'), chart('RTT history per landmark (ms)', data,
+      ids.map((k, i) => ({ label: lmName.get(k) || `landmark ${k}`, stroke: kCapColors[i % kCapColors.length], spanGaps: true, points: { show: false } })), 'ms'));
+  } else {
+    nodes.push(h('p.muted', 'No measurement history available.'));
+  }
+  return nodes;
+}
+
+function chart(title, data, series, unit) {
+  const el = h('div.chart', { role: 'img', 'aria-label': title });
+  requestAnimationFrame(() => {
+    const width = Math.max(300, el.clientWidth || 700);
+    // eslint-disable-next-line no-new
+    new uPlot({
+      width, height: 220, title,
+      series: [{}, ...series],
+      axes: [{}, { label: unit }],
+      legend: { live: false },
+    }, data, el);
+  });
+  return el;
+}
+
+async function healthSection(device) {
+  const t = device.telemetry;
+  const history = Array.isArray(t) ? t : Array.isArray(device.telemetry_history) ? device.telemetry_history : null;
+  const latest = history ? history[history.length - 1] : t;
+  if (!latest) return h('p.muted', 'No telemetry received from this GPU\'s agent.');
+  const tile = (label, value, unit, warn) => h('li.stat', { class: warn ? 'warn' : '' },
+    h('span.stat-value', value === undefined || value === null ? '—' : `${value}${unit}`), h('span.stat-label', label));
+  const nodes = [
+    h('ul.stats.health', { 'aria-label': 'Latest health' },
+      tile('temperature', latest.temperature_c, ' °C', latest.temperature_c >= 85),
+      tile('power', latest.power_w, ' W'),
+      tile('utilization', latest.utilization_pct, ' %'),
+      tile('ECC uncorrected', latest.ecc_uncorrected, '', latest.ecc_uncorrected > 0),
+      tile('XID errors', latest.xid_count, latest.last_xid ? ` (last ${latest.last_xid})` : '', latest.xid_count > 0)),
+    h('p.muted.small', `Reported ${fmtAgo2(latest.time)}.`),
+  ];
+  if (history && history.length > 1) {
+    const xs = history.map((r) => new Date(r.time).getTime() / 1000);
+    for (const [key, label, unit] of [['temperature_c', 'Temperature', '°C'], ['power_w', 'Power', 'W'], ['utilization_pct', 'Utilization', '%'], ['ecc_uncorrected', 'ECC uncorrected', ''], ['xid_count', 'XIDs', '']]) {
+      nodes.push(chart(label, [xs, history.map((r) => r[key] ?? null)], [{ label, stroke: '#2f6db5' }], unit));
+    }
+  } else {
+    nodes.push(h('p.muted.small', 'The server keeps the latest health per GPU; time series are in Prometheus (the agent\'s /metrics).'));
+  }
+  return nodes;
+}
+
+function fmtAgo2(iso) { return iso ? `${fmtTime(iso)}` : 'at an unknown time'; }
+
+async function timelineSection(id, device) {
+  const [events, topology, verdicts] = await Promise.all([
+    listAll(`/devices/${id}/events`, {}, 2000).catch(() => []),
+    listAll(`/devices/${id}/topology`, {}, 500).catch(() => []),
+    listAll(`/devices/${id}/verdicts`, {}, 2000).catch(() => []),
+  ]);
+  const items = [];
+  if (device.first_seen) items.push({ time: device.first_seen, kind: 'enrolled', text: 'First seen (enrolled)' });
+  for (const e of events) items.push({ time: e.time || e.created_at, kind: e.type || e.kind || 'event', text: describeEvent(e) });
+  for (const t of topology) {
+    const peers = t.nvlink_peers || t.peers || [];
+    items.push({ time: t.time || t.created_at, kind: 'topology', text: `NVLink peers: ${peers.length ? peers.join(', ') : 'none'}` });
+  }
+  let last = null;
+  for (const vd of verdicts.slice().sort((a, b) => new Date(a.time) - new Date(b.time))) {
+    if (vd.status !== last) items.push({ time: vd.time, kind: `verdict ${vd.status}`, text: `Verdict became ${vd.status}${vd.reason ? ': ' + vd.reason : ''}`, status: vd.status });
+    last = vd.status;
+  }
+  items.sort((a, b) => new Date(b.time) - new Date(a.time));
+  if (!items.length) return h('p.muted', 'No events.');
+  return h('ol.timeline', items.slice(0, 300).map((it) => h('li', { class: it.status ? `tl-${it.status}` : '' },
+    h('time', { datetime: it.time }, fmtTime(it.time)), h('span.tl-kind', it.kind), h('span.tl-text', it.text))));
+}
+
+function describeEvent(e) {
+  const d = e.details || e.detail || e.data || {};
+  const parts = Object.entries(typeof d === 'object' ? d : { detail: d }).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  return `${e.summary || e.message || e.type || 'event'}${parts.length ? ' — ' + parts.join(', ') : ''}`;
+}
+
+async function alertsSection(id) {
+  const alerts = await listAll('/alerts' , { device_id: id }, 500);
+  void query;
+  return table([
+    { label: 'Severity', get: (a) => h(`span.sev.sev-${a.severity}`, a.severity) },
+    { label: 'Type', get: (a) => a.type },
+    { label: 'Subject', get: (a) => h('a', { href: `#/alerts?id=${a.id}` }, a.subject) },
+    { label: 'State', get: (a) => a.state },
+    { label: 'Raised', get: (a) => timeAgo(a.created_at) },
+  ], alerts, { caption: 'Alerts of this GPU', empty: 'No alerts for this GPU.' });
+}
