@@ -123,10 +123,95 @@ CREATE INDEX alerts_by_organization ON alerts (organization_id, id);
 CREATE INDEX alerts_by_device ON alerts (device_id, id);
 )sql";
 
+// Schema v2 (fleet server): sites, shipments, API tokens, topology snapshots, device events,
+// latest telemetry; new columns with defaults on landmarks, hosts, devices and alerts; a
+// pointer from each device to its latest verdict; indexes for the verdict loop's MinRtts.
+constexpr char kMigration2[] = R"sql(
+CREATE TABLE sites (
+  id {{ID}},
+  organization_id BIGINT NOT NULL REFERENCES organizations(id),
+  name TEXT NOT NULL,
+  latitude_deg DOUBLE PRECISION NOT NULL,
+  longitude_deg DOUBLE PRECISION NOT NULL,
+  radius_km DOUBLE PRECISION NOT NULL,
+  country TEXT NOT NULL,
+  UNIQUE (organization_id, name)
+);
+CREATE TABLE shipments (
+  id {{ID}},
+  organization_id BIGINT NOT NULL REFERENCES organizations(id),
+  licence_id BIGINT REFERENCES licences(id),
+  reference TEXT NOT NULL UNIQUE,
+  consignee TEXT NOT NULL,
+  billed_country TEXT NOT NULL,
+  shipped_at_ns BIGINT NOT NULL,
+  serials_json TEXT NOT NULL
+);
+CREATE INDEX shipments_by_organization ON shipments (organization_id, id);
+CREATE TABLE api_tokens (
+  id {{ID}},
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  organization_id BIGINT REFERENCES organizations(id),
+  landmark_id BIGINT REFERENCES landmarks(id),
+  secret_sha256 TEXT NOT NULL UNIQUE,
+  created_at_ns BIGINT NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE topology_snapshots (
+  id {{ID}},
+  device_id BIGINT NOT NULL REFERENCES devices(id),
+  time_ns BIGINT NOT NULL,
+  peer_uuids_json TEXT NOT NULL
+);
+CREATE INDEX topology_snapshots_by_device ON topology_snapshots (device_id, id);
+CREATE TABLE device_events (
+  id {{ID}},
+  device_id BIGINT NOT NULL REFERENCES devices(id),
+  time_ns BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  host_id BIGINT REFERENCES hosts(id),
+  organization_id BIGINT REFERENCES organizations(id),
+  details_json TEXT NOT NULL
+);
+CREATE INDEX device_events_by_device ON device_events (device_id, id);
+CREATE TABLE telemetry (
+  device_id BIGINT PRIMARY KEY REFERENCES devices(id),
+  time_ns BIGINT NOT NULL,
+  temperature_c DOUBLE PRECISION NOT NULL,
+  power_w DOUBLE PRECISION NOT NULL,
+  utilization_pct DOUBLE PRECISION NOT NULL,
+  ecc_uncorrected BIGINT NOT NULL,
+  xid_count BIGINT NOT NULL,
+  last_xid BIGINT NOT NULL
+);
+ALTER TABLE landmarks ADD COLUMN wire_id TEXT;
+ALTER TABLE landmarks ADD COLUMN country TEXT NOT NULL DEFAULT '';
+ALTER TABLE landmarks ADD COLUMN status_reason TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX landmarks_by_wire_id ON landmarks (wire_id);
+ALTER TABLE hosts ADD COLUMN site_id BIGINT REFERENCES sites(id);
+ALTER TABLE hosts ADD COLUMN probe_address TEXT NOT NULL DEFAULT '';
+ALTER TABLE hosts ADD COLUMN agent_version TEXT NOT NULL DEFAULT '';
+CREATE INDEX hosts_by_organization ON hosts (organization_id, id);
+ALTER TABLE devices ADD COLUMN architecture TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN vbios TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN pci_bus_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN key_bound_at_ns BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN key_evidence_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN latest_verdict_id BIGINT REFERENCES verdicts(id);
+CREATE INDEX devices_by_model ON devices (model);
+UPDATE devices SET latest_verdict_id =
+  (SELECT MAX(v.id) FROM verdicts v WHERE v.device_id = devices.id);
+ALTER TABLE alerts ADD COLUMN resolved_at_ns BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX measurements_by_time ON measurements (time_ns, device_id, landmark_id, rtt_ns);
+CREATE INDEX measurements_by_device_time
+  ON measurements (device_id, time_ns, landmark_id, rtt_ns);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
-  static const auto* migrations = new std::vector<Migration>{{1, kMigration1}};
+  static const auto* migrations = new std::vector<Migration>{{1, kMigration1}, {2, kMigration2}};
   return *migrations;
 }
 
@@ -151,6 +236,10 @@ absl::StatusOr<int> CurrentSchemaVersion(SqlDatabase& db) {
 }
 
 absl::Status RunMigrations(SqlDatabase& db) {
+  return RunMigrationsUpTo(db, LatestSchemaVersion());
+}
+
+absl::Status RunMigrationsUpTo(SqlDatabase& db, int target_version) {
   LC_RETURN_IF_ERROR(db.ExecScript(
       "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
       "applied_at_ns BIGINT NOT NULL)"));
@@ -167,7 +256,7 @@ absl::Status RunMigrations(SqlDatabase& db) {
                        " is newer than this binary's ", LatestSchemaVersion()));
     }
     for (const Migration& migration : Migrations()) {
-      if (migration.version <= current) continue;
+      if (migration.version <= current || migration.version > target_version) continue;
       LC_RETURN_IF_ERROR(db.ExecScript(RenderSql(migration.sql, db.dialect())));
       LC_ASSIGN_OR_RETURN(
           SqlStatement * insert,

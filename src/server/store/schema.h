@@ -28,6 +28,9 @@ std::string RenderSql(const std::string& sql, SqlDialect dialect);
 // Applies, in one transaction, every migration newer than the database's version.
 // FailedPrecondition when the database is newer than this binary knows.
 absl::Status RunMigrations(SqlDatabase& db);
+// Applies the migrations newer than the database's version up to `target_version` only. For
+// tests that build an old-schema database (then open it as a Store to migrate the rest).
+absl::Status RunMigrationsUpTo(SqlDatabase& db, int target_version);
 // The highest applied version (0 for an empty database).
 absl::StatusOr<int> CurrentSchemaVersion(SqlDatabase& db);
 

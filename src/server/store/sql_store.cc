@@ -16,6 +16,11 @@
 namespace lightcone::server::internal {
 namespace {
 
+// Length of a landmark's wire id: 16 bytes as lowercase hex.
+constexpr size_t kWireIdHexChars = 32;
+// Length of a hex SHA-256 digest (token secrets, attestation evidence).
+constexpr size_t kSha256HexChars = 64;
+
 // Measurements per multi-row INSERT: one round trip (PostgreSQL) per this many rows.
 constexpr int kIngestRowsPerStatement = 100;
 constexpr int kMeasurementInsertColumns = 9;
@@ -35,6 +40,10 @@ class ResetOnExit {
 struct Blob {
   const std::string& bytes;
 };
+// Empty text stored as NULL (a unique column that may be unset).
+struct NullIfEmpty {
+  const std::string& text;
+};
 // A reference that is NULL when 0.
 struct OptionalId {
   int64_t id;
@@ -47,6 +56,13 @@ std::enable_if_t<std::is_integral_v<T>> BindOne(SqlStatement* s, int index, T va
 void BindOne(SqlStatement* s, int index, double value) { s->BindDouble(index, value); }
 void BindOne(SqlStatement* s, int index, const std::string& value) { s->BindText(index, value); }
 void BindOne(SqlStatement* s, int index, Blob value) { s->BindBlob(index, value.bytes); }
+void BindOne(SqlStatement* s, int index, NullIfEmpty value) {
+  if (value.text.empty()) {
+    s->BindNull(index);
+  } else {
+    s->BindText(index, value.text);
+  }
+}
 void BindOne(SqlStatement* s, int index, OptionalId value) {
   if (value.id == 0) {
     s->BindNull(index);
@@ -153,7 +169,8 @@ absl::StatusOr<Organization> ReadOrganization(SqlStatement* s) {
 
 // ---- Landmarks.
 constexpr char kLandmarkColumns[] =
-    "id, name, latitude_deg, longitude_deg, public_key, status, created_at_ns";
+    "id, name, latitude_deg, longitude_deg, public_key, status, created_at_ns, wire_id, country, "
+    "status_reason";
 absl::StatusOr<Landmark> ReadLandmark(SqlStatement* s) {
   Landmark landmark;
   landmark.id = s->ColumnInt64(0);
@@ -163,11 +180,31 @@ absl::StatusOr<Landmark> ReadLandmark(SqlStatement* s) {
   landmark.public_key = s->ColumnBlob(4);
   LC_ASSIGN_OR_RETURN(landmark.status, ParseLandmarkStatus(s->ColumnText(5)));
   landmark.created_at = FromNanos(s->ColumnInt64(6));
+  landmark.wire_id = s->ColumnText(7);
+  landmark.country = s->ColumnText(8);
+  landmark.status_reason = s->ColumnText(9);
   return landmark;
+}
+bool IsLowerHex(const std::string& text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+absl::Status ValidateLandmark(const Landmark& landmark) {
+  if (landmark.name.empty()) return absl::InvalidArgumentError("store: landmark name is empty");
+  LC_RETURN_IF_ERROR(ValidatePosition(landmark.latitude_deg, landmark.longitude_deg, "landmark"));
+  if (!landmark.wire_id.empty() &&
+      (landmark.wire_id.size() != kWireIdHexChars || !IsLowerHex(landmark.wire_id))) {
+    return absl::InvalidArgumentError(absl::StrCat("store: landmark ", landmark.name, " wire_id \"",
+                                                   landmark.wire_id, "\" is not ",
+                                                   kWireIdHexChars, " lowercase hex chars"));
+  }
+  return absl::OkStatus();
 }
 
 // ---- Hosts.
-constexpr char kHostColumns[] = "id, organization_id, hostname, first_seen_ns, last_seen_ns";
+constexpr char kHostColumns[] =
+    "id, organization_id, hostname, first_seen_ns, last_seen_ns, site_id, probe_address, "
+    "agent_version";
 absl::StatusOr<Host> ReadHost(SqlStatement* s) {
   Host host;
   host.id = s->ColumnInt64(0);
@@ -175,13 +212,17 @@ absl::StatusOr<Host> ReadHost(SqlStatement* s) {
   host.hostname = s->ColumnText(2);
   host.first_seen = FromNanos(s->ColumnInt64(3));
   host.last_seen = FromNanos(s->ColumnInt64(4));
+  host.site_id = s->ColumnInt64(5);
+  host.probe_address = s->ColumnText(6);
+  host.agent_version = s->ColumnText(7);
   return host;
 }
 
 // ---- Devices.
 constexpr char kDeviceColumns[] =
     "id, organization_id, host_id, licence_id, uuid, serial, ueid, model, key_public_key, "
-    "key_id, assurance_level, first_seen_ns, last_seen_ns";
+    "key_id, assurance_level, first_seen_ns, last_seen_ns, architecture, vbios, pci_bus_id, "
+    "key_bound_at_ns, key_evidence_sha256";
 absl::StatusOr<Device> ReadDevice(SqlStatement* s) {
   Device device;
   device.id = s->ColumnInt64(0);
@@ -197,6 +238,11 @@ absl::StatusOr<Device> ReadDevice(SqlStatement* s) {
   LC_ASSIGN_OR_RETURN(device.key.assurance, ToAssurance(s->ColumnInt64(10)));
   device.first_seen = FromNanos(s->ColumnInt64(11));
   device.last_seen = FromNanos(s->ColumnInt64(12));
+  device.architecture = s->ColumnText(13);
+  device.vbios = s->ColumnText(14);
+  device.pci_bus_id = s->ColumnText(15);
+  device.key.bound_at = FromNanos(s->ColumnInt64(16));
+  device.key.evidence_sha256 = s->ColumnText(17);
   return device;
 }
 absl::Status ValidateDevice(const Device& device) {
@@ -394,6 +440,149 @@ absl::StatusOr<Alert> ReadAlert(SqlStatement* s) {
   return a;
 }
 
+// The same columns as kVerdictColumns, of the verdicts table aliased `v`.
+constexpr char kVerdictColumnsOfV[] =
+    "v.id, v.device_id, v.time_ns, v.status, v.reason, v.region_summary_json, "
+    "v.estimate_latitude_deg, v.estimate_longitude_deg, v.estimate_radius_km, v.robustness_f, "
+    "v.assurance_level";
+
+// ---- Sites.
+constexpr char kSiteColumns[] =
+    "id, organization_id, name, latitude_deg, longitude_deg, radius_km, country";
+absl::StatusOr<Site> ReadSite(SqlStatement* s) {
+  Site site;
+  site.id = s->ColumnInt64(0);
+  site.organization_id = s->ColumnInt64(1);
+  site.name = s->ColumnText(2);
+  site.latitude_deg = s->ColumnDouble(3);
+  site.longitude_deg = s->ColumnDouble(4);
+  site.radius_km = s->ColumnDouble(5);
+  site.country = s->ColumnText(6);
+  return site;
+}
+absl::Status ValidateSite(const Site& site) {
+  if (site.name.empty()) return absl::InvalidArgumentError("store: site name is empty");
+  LC_RETURN_IF_ERROR(ValidatePosition(site.latitude_deg, site.longitude_deg, "site"));
+  if (!(site.radius_km > 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("store: site ", site.name, " radius_km must be > 0"));
+  }
+  return absl::OkStatus();
+}
+
+// ---- Shipments.
+constexpr char kShipmentColumns[] =
+    "id, organization_id, licence_id, reference, consignee, billed_country, shipped_at_ns, "
+    "serials_json";
+absl::StatusOr<Shipment> ReadShipment(SqlStatement* s) {
+  Shipment shipment;
+  shipment.id = s->ColumnInt64(0);
+  shipment.organization_id = s->ColumnInt64(1);
+  shipment.licence_id = s->ColumnInt64(2);
+  shipment.reference = s->ColumnText(3);
+  shipment.consignee = s->ColumnText(4);
+  shipment.billed_country = s->ColumnText(5);
+  shipment.shipped_at = FromNanos(s->ColumnInt64(6));
+  LC_ASSIGN_OR_RETURN(nlohmann::json serials, ParseJsonColumn(s->ColumnText(7), "serials"));
+  try {
+    shipment.serials = serials.get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("store: shipment ", shipment.id, " has malformed serials: ", e.what()));
+  }
+  return shipment;
+}
+absl::Status ValidateShipment(const Shipment& shipment) {
+  if (shipment.reference.empty()) {
+    return absl::InvalidArgumentError("store: shipment reference is empty");
+  }
+  return absl::OkStatus();
+}
+
+// ---- API tokens.
+constexpr char kTokenColumns[] =
+    "id, name, role, organization_id, landmark_id, secret_sha256, created_at_ns, revoked";
+absl::StatusOr<ApiToken> ReadToken(SqlStatement* s) {
+  ApiToken token;
+  token.id = s->ColumnInt64(0);
+  token.name = s->ColumnText(1);
+  LC_ASSIGN_OR_RETURN(token.role, ParseRole(s->ColumnText(2)));
+  token.organization_id = s->ColumnInt64(3);
+  token.landmark_id = s->ColumnInt64(4);
+  token.secret_sha256 = s->ColumnText(5);
+  token.created_at = FromNanos(s->ColumnInt64(6));
+  token.revoked = s->ColumnInt64(7) != 0;
+  return token;
+}
+absl::Status ValidateToken(const ApiToken& token) {
+  if (token.name.empty()) return absl::InvalidArgumentError("store: token name is empty");
+  if (token.secret_sha256.size() != kSha256HexChars || !IsLowerHex(token.secret_sha256)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "store: token ", token.name, " secret_sha256 is not ", kSha256HexChars,
+        " lowercase hex chars"));
+  }
+  if ((token.role == Role::kAgent || token.role == Role::kOperator) &&
+      token.organization_id == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("store: token ", token.name, " has role ",
+                                                   RoleName(token.role),
+                                                   " but no organization_id"));
+  }
+  if (token.role == Role::kLandmark && token.landmark_id == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("store: token ", token.name, " has role landmark but no landmark_id"));
+  }
+  return absl::OkStatus();
+}
+
+// ---- Topology snapshots.
+constexpr char kTopologyColumns[] = "id, device_id, time_ns, peer_uuids_json";
+absl::StatusOr<TopologySnapshot> ReadTopology(SqlStatement* s) {
+  TopologySnapshot snapshot;
+  snapshot.id = s->ColumnInt64(0);
+  snapshot.device_id = s->ColumnInt64(1);
+  snapshot.time = FromNanos(s->ColumnInt64(2));
+  LC_ASSIGN_OR_RETURN(nlohmann::json peers, ParseJsonColumn(s->ColumnText(3), "peer_uuids"));
+  try {
+    snapshot.peer_uuids = peers.get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InternalError(absl::StrCat("store: topology snapshot ", snapshot.id,
+                                            " has malformed peers: ", e.what()));
+  }
+  return snapshot;
+}
+
+// ---- Device events.
+constexpr char kDeviceEventColumns[] =
+    "id, device_id, time_ns, kind, host_id, organization_id, details_json";
+absl::StatusOr<DeviceEvent> ReadDeviceEvent(SqlStatement* s) {
+  DeviceEvent event;
+  event.id = s->ColumnInt64(0);
+  event.device_id = s->ColumnInt64(1);
+  event.time = FromNanos(s->ColumnInt64(2));
+  event.kind = s->ColumnText(3);
+  event.host_id = s->ColumnInt64(4);
+  event.organization_id = s->ColumnInt64(5);
+  event.details_json = s->ColumnText(6);
+  return event;
+}
+
+// ---- Telemetry.
+constexpr char kTelemetryColumns[] =
+    "device_id, time_ns, temperature_c, power_w, utilization_pct, ecc_uncorrected, xid_count, "
+    "last_xid";
+absl::StatusOr<Telemetry> ReadTelemetry(SqlStatement* s) {
+  Telemetry t;
+  t.device_id = s->ColumnInt64(0);
+  t.time = FromNanos(s->ColumnInt64(1));
+  t.temperature_c = s->ColumnDouble(2);
+  t.power_w = s->ColumnDouble(3);
+  t.utilization_pct = s->ColumnDouble(4);
+  t.ecc_uncorrected = s->ColumnInt64(5);
+  t.xid_count = s->ColumnInt64(6);
+  t.last_xid = s->ColumnInt64(7);
+  return t;
+}
+
 // Fetches the single row of a by-id SELECT, or NotFound.
 template <typename T, typename ReadFn>
 absl::StatusOr<T> ReadOne(SqlStatement* s, ReadFn read, const std::string& what, int64_t id) {
@@ -463,18 +652,19 @@ absl::StatusOr<std::vector<Organization>> SqlStore::ListOrganizations() {
 // ---------------------------------------------------------------- Landmarks
 
 absl::StatusOr<Landmark> SqlStore::CreateLandmark(const Landmark& landmark) {
-  if (landmark.name.empty()) return absl::InvalidArgumentError("store: landmark name is empty");
-  LC_RETURN_IF_ERROR(ValidatePosition(landmark.latitude_deg, landmark.longitude_deg, "landmark"));
+  LC_RETURN_IF_ERROR(ValidateLandmark(landmark));
   Landmark stored = landmark;
   stored.created_at = NowIfEpoch(landmark.created_at);
   absl::MutexLock lock(&mu_);
   LC_ASSIGN_OR_RETURN(
       SqlStatement * s,
       db_->Prepare("INSERT INTO landmarks (name, latitude_deg, longitude_deg, public_key, status, "
-                   "created_at_ns) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"));
+                   "created_at_ns, wire_id, country, status_reason) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   ResetOnExit reset(s);
   BindFrom(s, 1, stored.name, stored.latitude_deg, stored.longitude_deg, Blob{stored.public_key},
-           LandmarkStatusName(stored.status), Nanos(stored.created_at));
+           LandmarkStatusName(stored.status), Nanos(stored.created_at),
+           NullIfEmpty{stored.wire_id}, stored.country, stored.status_reason);
   auto id = ReturnedId(s);
   if (!id.ok()) return Context(id.status(), "store: creating landmark " + landmark.name);
   stored.id = *id;
@@ -518,11 +708,13 @@ absl::StatusOr<Host> SqlStore::CreateHost(const Host& host) {
   absl::MutexLock lock(&mu_);
   LC_ASSIGN_OR_RETURN(
       SqlStatement * s,
-      db_->Prepare("INSERT INTO hosts (organization_id, hostname, first_seen_ns, last_seen_ns) "
-                   "VALUES (?, ?, ?, ?) RETURNING id"));
+      db_->Prepare("INSERT INTO hosts (organization_id, hostname, first_seen_ns, last_seen_ns, "
+                   "site_id, probe_address, agent_version) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                   "RETURNING id"));
   ResetOnExit reset(s);
   BindFrom(s, 1, host.organization_id, host.hostname, Nanos(host.first_seen),
-           Nanos(host.last_seen));
+           Nanos(host.last_seen), OptionalId{host.site_id}, host.probe_address,
+           host.agent_version);
   auto id = ReturnedId(s);
   if (!id.ok()) return Context(id.status(), "store: creating host " + host.hostname);
   Host stored = host;
@@ -547,14 +739,16 @@ absl::StatusOr<Device> SqlStore::CreateDevice(const Device& device) {
   LC_ASSIGN_OR_RETURN(
       SqlStatement * s,
       db_->Prepare("INSERT INTO devices (organization_id, host_id, licence_id, uuid, serial, ueid, "
-                   "model, key_public_key, key_id, assurance_level, first_seen_ns, last_seen_ns) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+                   "model, key_public_key, key_id, assurance_level, first_seen_ns, last_seen_ns, "
+                   "architecture, vbios, pci_bus_id, key_bound_at_ns, key_evidence_sha256) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   ResetOnExit reset(s);
   BindFrom(s, 1, device.organization_id, OptionalId{device.host_id},
            OptionalId{device.licence_id}, device.uuid, device.serial, device.ueid, device.model,
            Blob{device.key.public_key}, device.key.key_id,
            static_cast<int64_t>(device.key.assurance), Nanos(device.first_seen),
-           Nanos(device.last_seen));
+           Nanos(device.last_seen), device.architecture, device.vbios, device.pci_bus_id,
+           Nanos(device.key.bound_at), device.key.evidence_sha256);
   auto id = ReturnedId(s);
   if (!id.ok()) return Context(id.status(), "store: creating device " + device.uuid);
   Device stored = device;
@@ -591,12 +785,16 @@ absl::Status SqlStore::UpdateDevice(const Device& device) {
       SqlStatement * s,
       db_->Prepare("UPDATE devices SET organization_id = ?, host_id = ?, licence_id = ?, uuid = ?, "
                    "serial = ?, ueid = ?, model = ?, key_public_key = ?, key_id = ?, "
-                   "assurance_level = ?, last_seen_ns = ? WHERE id = ? RETURNING id"));
+                   "assurance_level = ?, last_seen_ns = ?, architecture = ?, vbios = ?, "
+                   "pci_bus_id = ?, key_bound_at_ns = ?, key_evidence_sha256 = ? "
+                   "WHERE id = ? RETURNING id"));
   ResetOnExit reset(s);
   BindFrom(s, 1, device.organization_id, OptionalId{device.host_id},
            OptionalId{device.licence_id}, device.uuid, device.serial, device.ueid, device.model,
            Blob{device.key.public_key}, device.key.key_id,
-           static_cast<int64_t>(device.key.assurance), Nanos(device.last_seen), device.id);
+           static_cast<int64_t>(device.key.assurance), Nanos(device.last_seen),
+           device.architecture, device.vbios, device.pci_bus_id, Nanos(device.key.bound_at),
+           device.key.evidence_sha256, device.id);
   auto row = s->Next();
   if (!row.ok()) {
     return Context(row.status(), absl::StrCat("store: updating device ", device.id));
@@ -610,6 +808,9 @@ absl::StatusOr<Page<Device>> SqlStore::ListDevices(const DeviceFilter& filter) {
   if (filter.organization_id) absl::StrAppend(&sql, " AND organization_id = ?");
   if (filter.licence_id) absl::StrAppend(&sql, " AND licence_id = ?");
   if (filter.host_id) absl::StrAppend(&sql, " AND host_id = ?");
+  if (filter.serial) absl::StrAppend(&sql, " AND serial = ?");
+  if (filter.ueid) absl::StrAppend(&sql, " AND ueid = ?");
+  if (filter.model) absl::StrAppend(&sql, " AND model = ?");
   absl::StrAppend(&sql, " ORDER BY id LIMIT ?");
   const int limit = ClampLimit(filter.page.limit);
   absl::MutexLock lock(&mu_);
@@ -619,6 +820,9 @@ absl::StatusOr<Page<Device>> SqlStore::ListDevices(const DeviceFilter& filter) {
   if (filter.organization_id) index = BindFrom(s, index, *filter.organization_id);
   if (filter.licence_id) index = BindFrom(s, index, *filter.licence_id);
   if (filter.host_id) index = BindFrom(s, index, *filter.host_id);
+  if (filter.serial) index = BindFrom(s, index, *filter.serial);
+  if (filter.ueid) index = BindFrom(s, index, *filter.ueid);
+  if (filter.model) index = BindFrom(s, index, *filter.model);
   BindFrom(s, index, limit + 1);
   return ReadPage<Device>(s, limit, ReadDevice);
 }
@@ -805,25 +1009,45 @@ absl::StatusOr<Page<Measurement>> SqlStore::ListMeasurements(const MeasurementFi
 absl::StatusOr<Verdict> SqlStore::AppendVerdict(const Verdict& verdict) {
   LC_RETURN_IF_ERROR(ValidateJson(verdict.region_summary_json, "verdict region summary"));
   absl::MutexLock lock(&mu_);
-  LC_ASSIGN_OR_RETURN(
-      SqlStatement * s,
-      db_->Prepare("INSERT INTO verdicts (device_id, time_ns, status, reason, region_summary_json, "
-                   "estimate_latitude_deg, estimate_longitude_deg, estimate_radius_km, "
-                   "robustness_f, assurance_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                   "RETURNING id"));
-  ResetOnExit reset(s);
-  BindFrom(s, 1, verdict.device_id, Nanos(verdict.time), VerdictStatusName(verdict.status),
-           verdict.reason, verdict.region_summary_json, verdict.estimate_latitude_deg,
-           verdict.estimate_longitude_deg, verdict.estimate_radius_km,
-           static_cast<int64_t>(verdict.robustness_f),
-           static_cast<int64_t>(verdict.assurance));
-  auto id = ReturnedId(s);
+  LC_RETURN_IF_ERROR(db_->Begin());
+  absl::StatusOr<int64_t> id = AppendVerdictLocked(verdict);
   if (!id.ok()) {
+    (void)db_->ExecScript("ROLLBACK");
     return Context(id.status(), absl::StrCat("store: verdict for device ", verdict.device_id));
   }
+  LC_RETURN_IF_ERROR(Context(Commit(), "store: verdict commit"));
   Verdict stored = verdict;
   stored.id = *id;
   return stored;
+}
+
+absl::StatusOr<int64_t> SqlStore::AppendVerdictLocked(const Verdict& verdict) {
+  int64_t id = 0;
+  {
+    LC_ASSIGN_OR_RETURN(
+        SqlStatement * s,
+        db_->Prepare("INSERT INTO verdicts (device_id, time_ns, status, reason, "
+                     "region_summary_json, estimate_latitude_deg, estimate_longitude_deg, "
+                     "estimate_radius_km, robustness_f, assurance_level) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+    ResetOnExit reset(s);
+    BindFrom(s, 1, verdict.device_id, Nanos(verdict.time), VerdictStatusName(verdict.status),
+             verdict.reason, verdict.region_summary_json, verdict.estimate_latitude_deg,
+             verdict.estimate_longitude_deg, verdict.estimate_radius_km,
+             static_cast<int64_t>(verdict.robustness_f),
+             static_cast<int64_t>(verdict.assurance));
+    LC_ASSIGN_OR_RETURN(id, ReturnedId(s));
+  }
+  // The device's pointer to its latest verdict (what LatestVerdicts reads); never moves back.
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("UPDATE devices SET latest_verdict_id = ? WHERE id = ? AND "
+                   "(latest_verdict_id IS NULL OR latest_verdict_id < ?)"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id, verdict.device_id, id);
+  LC_ASSIGN_OR_RETURN(bool unused, s->Next());
+  (void)unused;
+  return id;
 }
 
 absl::StatusOr<Verdict> SqlStore::LatestVerdict(int64_t device_id) {
@@ -928,6 +1152,473 @@ absl::Status SqlStore::AcknowledgeAlert(int64_t id, const std::string& by,
   if (!row) return NotFound("alert", id);
   return absl::FailedPreconditionError(absl::StrCat("store: alert ", id, " is ",
                                                     s->ColumnText(0), ", not open"));
+}
+
+// ---------------------------------------------------------------- Schema v2: landmarks, hosts
+
+absl::Status SqlStore::UpdateLandmark(const Landmark& landmark) {
+  LC_RETURN_IF_ERROR(ValidateLandmark(landmark));
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("UPDATE landmarks SET name = ?, latitude_deg = ?, longitude_deg = ?, "
+                   "public_key = ?, status = ?, wire_id = ?, country = ?, status_reason = ? "
+                   "WHERE id = ? RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, landmark.name, landmark.latitude_deg, landmark.longitude_deg,
+           Blob{landmark.public_key}, LandmarkStatusName(landmark.status),
+           NullIfEmpty{landmark.wire_id}, landmark.country, landmark.status_reason, landmark.id);
+  auto row = s->Next();
+  if (!row.ok()) {
+    return Context(row.status(), absl::StrCat("store: updating landmark ", landmark.id));
+  }
+  if (!*row) return NotFound("landmark", landmark.id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Landmark> SqlStore::GetLandmarkByWireId(const std::string& wire_id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kLandmarkColumns,
+                                            " FROM landmarks WHERE wire_id = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, wire_id);
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) {
+    return absl::NotFoundError(
+        absl::StrCat("store: landmark with wire_id \"", wire_id, "\" not found"));
+  }
+  return ReadLandmark(s);
+}
+
+absl::Status SqlStore::UpdateHost(const Host& host) {
+  if (host.hostname.empty()) return absl::InvalidArgumentError("store: hostname is empty");
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("UPDATE hosts SET organization_id = ?, hostname = ?, last_seen_ns = ?, "
+                   "site_id = ?, probe_address = ?, agent_version = ? WHERE id = ? RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, host.organization_id, host.hostname, Nanos(host.last_seen),
+           OptionalId{host.site_id}, host.probe_address, host.agent_version, host.id);
+  auto row = s->Next();
+  if (!row.ok()) return Context(row.status(), absl::StrCat("store: updating host ", host.id));
+  if (!*row) return NotFound("host", host.id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Host> SqlStore::GetHostByName(int64_t organization_id,
+                                             const std::string& hostname) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare(absl::StrCat("SELECT ", kHostColumns,
+                                                " FROM hosts WHERE organization_id = ? AND "
+                                                "hostname = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, organization_id, hostname);
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) {
+    return absl::NotFoundError(absl::StrCat("store: host \"", hostname,
+                                            "\" of organization ", organization_id,
+                                            " not found"));
+  }
+  return ReadHost(s);
+}
+
+absl::StatusOr<std::vector<Host>> SqlStore::ListHosts(std::optional<int64_t> organization_id) {
+  std::string sql = absl::StrCat("SELECT ", kHostColumns, " FROM hosts");
+  if (organization_id) absl::StrAppend(&sql, " WHERE organization_id = ?");
+  absl::StrAppend(&sql, " ORDER BY id");
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(sql));
+  ResetOnExit reset(s);
+  if (organization_id) BindFrom(s, 1, *organization_id);
+  return ReadAll<Host>(s, ReadHost);
+}
+
+// ---------------------------------------------------------------- Sites
+
+absl::StatusOr<Site> SqlStore::CreateSite(const Site& site) {
+  LC_RETURN_IF_ERROR(ValidateSite(site));
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO sites (organization_id, name, latitude_deg, longitude_deg, "
+                   "radius_km, country) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, site.organization_id, site.name, site.latitude_deg, site.longitude_deg,
+           site.radius_km, site.country);
+  auto id = ReturnedId(s);
+  if (!id.ok()) return Context(id.status(), "store: creating site " + site.name);
+  Site stored = site;
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<Site> SqlStore::GetSite(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kSiteColumns, " FROM sites WHERE id = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id);
+  return ReadOne<Site>(s, ReadSite, "site", id);
+}
+
+absl::Status SqlStore::UpdateSite(const Site& site) {
+  LC_RETURN_IF_ERROR(ValidateSite(site));
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("UPDATE sites SET organization_id = ?, name = ?, latitude_deg = ?, "
+                   "longitude_deg = ?, radius_km = ?, country = ? WHERE id = ? RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, site.organization_id, site.name, site.latitude_deg, site.longitude_deg,
+           site.radius_km, site.country, site.id);
+  auto row = s->Next();
+  if (!row.ok()) return Context(row.status(), absl::StrCat("store: updating site ", site.id));
+  if (!*row) return NotFound("site", site.id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Site>> SqlStore::ListSites(std::optional<int64_t> organization_id) {
+  std::string sql = absl::StrCat("SELECT ", kSiteColumns, " FROM sites");
+  if (organization_id) absl::StrAppend(&sql, " WHERE organization_id = ?");
+  absl::StrAppend(&sql, " ORDER BY id");
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(sql));
+  ResetOnExit reset(s);
+  if (organization_id) BindFrom(s, 1, *organization_id);
+  return ReadAll<Site>(s, ReadSite);
+}
+
+// ---------------------------------------------------------------- Shipments
+
+absl::StatusOr<Shipment> SqlStore::CreateShipment(const Shipment& shipment) {
+  LC_RETURN_IF_ERROR(ValidateShipment(shipment));
+  const std::string serials = nlohmann::json(shipment.serials).dump();
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO shipments (organization_id, licence_id, reference, consignee, "
+                   "billed_country, shipped_at_ns, serials_json) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                   "RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, shipment.organization_id, OptionalId{shipment.licence_id}, shipment.reference,
+           shipment.consignee, shipment.billed_country, Nanos(shipment.shipped_at), serials);
+  auto id = ReturnedId(s);
+  if (!id.ok()) return Context(id.status(), "store: creating shipment " + shipment.reference);
+  Shipment stored = shipment;
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<Shipment> SqlStore::GetShipment(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kShipmentColumns,
+                                            " FROM shipments WHERE id = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id);
+  return ReadOne<Shipment>(s, ReadShipment, "shipment", id);
+}
+
+absl::Status SqlStore::UpdateShipment(const Shipment& shipment) {
+  LC_RETURN_IF_ERROR(ValidateShipment(shipment));
+  const std::string serials = nlohmann::json(shipment.serials).dump();
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("UPDATE shipments SET organization_id = ?, licence_id = ?, reference = ?, "
+                   "consignee = ?, billed_country = ?, shipped_at_ns = ?, serials_json = ? "
+                   "WHERE id = ? RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, shipment.organization_id, OptionalId{shipment.licence_id}, shipment.reference,
+           shipment.consignee, shipment.billed_country, Nanos(shipment.shipped_at), serials,
+           shipment.id);
+  auto row = s->Next();
+  if (!row.ok()) {
+    return Context(row.status(), absl::StrCat("store: updating shipment ", shipment.id));
+  }
+  if (!*row) return NotFound("shipment", shipment.id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Shipment>> SqlStore::ListShipments(
+    std::optional<int64_t> organization_id) {
+  std::string sql = absl::StrCat("SELECT ", kShipmentColumns, " FROM shipments");
+  if (organization_id) absl::StrAppend(&sql, " WHERE organization_id = ?");
+  absl::StrAppend(&sql, " ORDER BY id");
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(sql));
+  ResetOnExit reset(s);
+  if (organization_id) BindFrom(s, 1, *organization_id);
+  return ReadAll<Shipment>(s, ReadShipment);
+}
+
+// ---------------------------------------------------------------- API tokens
+
+absl::StatusOr<ApiToken> SqlStore::CreateToken(const ApiToken& token) {
+  LC_RETURN_IF_ERROR(ValidateToken(token));
+  ApiToken stored = token;
+  stored.created_at = NowIfEpoch(token.created_at);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO api_tokens (name, role, organization_id, landmark_id, "
+                   "secret_sha256, created_at_ns, revoked) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                   "RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, stored.name, RoleName(stored.role), OptionalId{stored.organization_id},
+           OptionalId{stored.landmark_id}, stored.secret_sha256, Nanos(stored.created_at),
+           static_cast<int64_t>(stored.revoked ? 1 : 0));
+  auto id = ReturnedId(s);
+  if (!id.ok()) return Context(id.status(), "store: creating token " + token.name);
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<ApiToken> SqlStore::GetTokenBySecretHash(const std::string& secret_sha256) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kTokenColumns,
+                                            " FROM api_tokens WHERE secret_sha256 = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, secret_sha256);
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  // The hash is not echoed: it identifies a credential.
+  if (!row) return absl::NotFoundError("store: no token has this secret hash");
+  return ReadToken(s);
+}
+
+absl::StatusOr<std::vector<ApiToken>> SqlStore::ListTokens() {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(absl::StrCat(
+                                            "SELECT ", kTokenColumns,
+                                            " FROM api_tokens ORDER BY id")));
+  ResetOnExit reset(s);
+  return ReadAll<ApiToken>(s, ReadToken);
+}
+
+absl::Status SqlStore::RevokeToken(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare("UPDATE api_tokens SET revoked = 1 WHERE id = ? RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id);
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) return NotFound("token", id);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- Topology, events
+
+absl::StatusOr<TopologySnapshot> SqlStore::AppendTopology(const TopologySnapshot& snapshot) {
+  TopologySnapshot stored = snapshot;
+  stored.time = NowIfEpoch(snapshot.time);
+  std::sort(stored.peer_uuids.begin(), stored.peer_uuids.end());
+  stored.peer_uuids.erase(std::unique(stored.peer_uuids.begin(), stored.peer_uuids.end()),
+                          stored.peer_uuids.end());
+  const std::string peers = nlohmann::json(stored.peer_uuids).dump();
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO topology_snapshots (device_id, time_ns, peer_uuids_json) "
+                   "VALUES (?, ?, ?) RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, stored.device_id, Nanos(stored.time), peers);
+  auto id = ReturnedId(s);
+  if (!id.ok()) {
+    return Context(id.status(),
+                   absl::StrCat("store: topology snapshot for device ", snapshot.device_id));
+  }
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<TopologySnapshot> SqlStore::LatestTopology(int64_t device_id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare(absl::StrCat("SELECT ", kTopologyColumns,
+                                                " FROM topology_snapshots WHERE device_id = ? "
+                                                "ORDER BY id DESC LIMIT 1")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, device_id);
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) {
+    return absl::NotFoundError(
+        absl::StrCat("store: device ", device_id, " has no topology snapshot"));
+  }
+  return ReadTopology(s);
+}
+
+absl::StatusOr<Page<TopologySnapshot>> SqlStore::ListTopology(int64_t device_id,
+                                                              const PageRequest& page) {
+  const int limit = ClampLimit(page.limit);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare(absl::StrCat("SELECT ", kTopologyColumns,
+                                                " FROM topology_snapshots WHERE device_id = ? "
+                                                "AND id > ? ORDER BY id LIMIT ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, device_id, page.after_id, limit + 1);
+  return ReadPage<TopologySnapshot>(s, limit, ReadTopology);
+}
+
+absl::StatusOr<DeviceEvent> SqlStore::AppendDeviceEvent(const DeviceEvent& event) {
+  if (event.kind.empty()) return absl::InvalidArgumentError("store: device event kind is empty");
+  LC_RETURN_IF_ERROR(ValidateJson(event.details_json, "device event details"));
+  DeviceEvent stored = event;
+  stored.time = NowIfEpoch(event.time);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("INSERT INTO device_events (device_id, time_ns, kind, host_id, "
+                   "organization_id, details_json) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, stored.device_id, Nanos(stored.time), stored.kind, OptionalId{stored.host_id},
+           OptionalId{stored.organization_id}, stored.details_json);
+  auto id = ReturnedId(s);
+  if (!id.ok()) {
+    return Context(id.status(), absl::StrCat("store: ", event.kind, " event for device ",
+                                             event.device_id));
+  }
+  stored.id = *id;
+  return stored;
+}
+
+absl::StatusOr<Page<DeviceEvent>> SqlStore::ListDeviceEvents(int64_t device_id,
+                                                             const PageRequest& page) {
+  const int limit = ClampLimit(page.limit);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare(absl::StrCat("SELECT ", kDeviceEventColumns,
+                                                " FROM device_events WHERE device_id = ? "
+                                                "AND id > ? ORDER BY id LIMIT ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, device_id, page.after_id, limit + 1);
+  return ReadPage<DeviceEvent>(s, limit, ReadDeviceEvent);
+}
+
+// ---------------------------------------------------------------- Telemetry
+
+absl::Status SqlStore::PutTelemetry(const Telemetry& telemetry) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare(absl::StrCat(
+          "INSERT INTO telemetry (", kTelemetryColumns,
+          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+          "time_ns = excluded.time_ns, temperature_c = excluded.temperature_c, "
+          "power_w = excluded.power_w, utilization_pct = excluded.utilization_pct, "
+          "ecc_uncorrected = excluded.ecc_uncorrected, xid_count = excluded.xid_count, "
+          "last_xid = excluded.last_xid WHERE excluded.time_ns >= telemetry.time_ns")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, telemetry.device_id, Nanos(telemetry.time), telemetry.temperature_c,
+           telemetry.power_w, telemetry.utilization_pct, telemetry.ecc_uncorrected,
+           telemetry.xid_count, telemetry.last_xid);
+  auto row = s->Next();
+  if (!row.ok()) {
+    return Context(row.status(),
+                   absl::StrCat("store: telemetry for device ", telemetry.device_id));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Telemetry> SqlStore::GetTelemetry(int64_t device_id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare(absl::StrCat("SELECT ", kTelemetryColumns,
+                                                " FROM telemetry WHERE device_id = ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, device_id);
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) {
+    return absl::NotFoundError(absl::StrCat("store: device ", device_id, " has no telemetry"));
+  }
+  return ReadTelemetry(s);
+}
+
+// ---------------------------------------------------------------- Verdict loop
+
+absl::StatusOr<std::vector<MinRtt>> SqlStore::MinRtts(std::optional<int64_t> device_id,
+                                                      absl::Time since) {
+  // One aggregate statement. All devices: a range scan of measurements_by_time (covering:
+  // time, device, landmark, rtt). One device: a range scan of measurements_by_device_time.
+  std::string sql =
+      "SELECT device_id, landmark_id, MIN(rtt_ns), COUNT(*), MAX(time_ns) FROM measurements "
+      "WHERE time_ns >= ?";
+  if (device_id) absl::StrAppend(&sql, " AND device_id = ?");
+  absl::StrAppend(&sql, " GROUP BY device_id, landmark_id ORDER BY device_id, landmark_id");
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(sql));
+  ResetOnExit reset(s);
+  const int index = BindFrom(s, 1, Nanos(since));
+  if (device_id) BindFrom(s, index, *device_id);
+  return ReadAll<MinRtt>(s, [](SqlStatement* row) -> absl::StatusOr<MinRtt> {
+    MinRtt m;
+    m.device_id = row->ColumnInt64(0);
+    m.landmark_id = row->ColumnInt64(1);
+    m.min_rtt_ns = row->ColumnInt64(2);
+    m.count = row->ColumnInt64(3);
+    m.last_time = FromNanos(row->ColumnInt64(4));
+    return m;
+  });
+}
+
+absl::StatusOr<std::vector<Verdict>> SqlStore::LatestVerdicts(
+    std::optional<int64_t> organization_id) {
+  std::string sql = absl::StrCat("SELECT ", kVerdictColumnsOfV,
+                                 " FROM devices d JOIN verdicts v ON v.id = d.latest_verdict_id");
+  if (organization_id) absl::StrAppend(&sql, " WHERE d.organization_id = ?");
+  absl::StrAppend(&sql, " ORDER BY d.id");
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(sql));
+  ResetOnExit reset(s);
+  if (organization_id) BindFrom(s, 1, *organization_id);
+  return ReadAll<Verdict>(s, ReadVerdict);
+}
+
+absl::Status SqlStore::AppendVerdicts(const std::vector<Verdict>& verdicts) {
+  if (verdicts.empty()) return absl::OkStatus();
+  for (size_t i = 0; i < verdicts.size(); ++i) {
+    if (!nlohmann::json::accept(verdicts[i].region_summary_json)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "store: verdicts[", i, "] (device ", verdicts[i].device_id,
+          ") region summary is not valid JSON"));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  LC_RETURN_IF_ERROR(db_->Begin());
+  for (size_t i = 0; i < verdicts.size(); ++i) {
+    absl::StatusOr<int64_t> id = AppendVerdictLocked(verdicts[i]);
+    if (!id.ok()) {
+      (void)db_->ExecScript("ROLLBACK");
+      return Context(id.status(), absl::StrCat("store: verdicts[", i, "] (device ",
+                                               verdicts[i].device_id, ")"));
+    }
+  }
+  return Context(Commit(), "store: verdicts commit");
+}
+
+absl::Status SqlStore::ResolveAlert(int64_t id, absl::Time at) {
+  absl::MutexLock lock(&mu_);
+  {
+    LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                        db_->Prepare("UPDATE alerts SET state = ?, resolved_at_ns = ? "
+                                     "WHERE id = ? AND state <> ? RETURNING id"));
+    ResetOnExit reset(s);
+    BindFrom(s, 1, AlertStateName(AlertState::kResolved), Nanos(at), id,
+             AlertStateName(AlertState::kResolved));
+    LC_ASSIGN_OR_RETURN(bool row, s->Next());
+    if (row) return absl::OkStatus();
+  }
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare("SELECT state FROM alerts WHERE id = ?"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, id);
+  LC_ASSIGN_OR_RETURN(bool row, s->Next());
+  if (!row) return NotFound("alert", id);
+  return absl::FailedPreconditionError(
+      absl::StrCat("store: alert ", id, " is already resolved"));
 }
 
 }  // namespace lightcone::server::internal

@@ -52,11 +52,51 @@ class SqlStore : public Store {
   absl::Status AcknowledgeAlert(int64_t id, const std::string& by, const std::string& comment,
                                 absl::Time at) override;
 
+  // Schema v2.
+  absl::Status UpdateLandmark(const Landmark& landmark) override;
+  absl::StatusOr<Landmark> GetLandmarkByWireId(const std::string& wire_id) override;
+  absl::Status UpdateHost(const Host& host) override;
+  absl::StatusOr<Host> GetHostByName(int64_t organization_id,
+                                     const std::string& hostname) override;
+  absl::StatusOr<std::vector<Host>> ListHosts(std::optional<int64_t> organization_id) override;
+  absl::StatusOr<Site> CreateSite(const Site& site) override;
+  absl::StatusOr<Site> GetSite(int64_t id) override;
+  absl::Status UpdateSite(const Site& site) override;
+  absl::StatusOr<std::vector<Site>> ListSites(std::optional<int64_t> organization_id) override;
+  absl::StatusOr<Shipment> CreateShipment(const Shipment& shipment) override;
+  absl::StatusOr<Shipment> GetShipment(int64_t id) override;
+  absl::Status UpdateShipment(const Shipment& shipment) override;
+  absl::StatusOr<std::vector<Shipment>> ListShipments(
+      std::optional<int64_t> organization_id) override;
+  absl::StatusOr<ApiToken> CreateToken(const ApiToken& token) override;
+  absl::StatusOr<ApiToken> GetTokenBySecretHash(const std::string& secret_sha256) override;
+  absl::StatusOr<std::vector<ApiToken>> ListTokens() override;
+  absl::Status RevokeToken(int64_t id) override;
+  absl::StatusOr<TopologySnapshot> AppendTopology(const TopologySnapshot& snapshot) override;
+  absl::StatusOr<TopologySnapshot> LatestTopology(int64_t device_id) override;
+  absl::StatusOr<Page<TopologySnapshot>> ListTopology(int64_t device_id,
+                                                      const PageRequest& page) override;
+  absl::StatusOr<DeviceEvent> AppendDeviceEvent(const DeviceEvent& event) override;
+  absl::StatusOr<Page<DeviceEvent>> ListDeviceEvents(int64_t device_id,
+                                                     const PageRequest& page) override;
+  absl::Status PutTelemetry(const Telemetry& telemetry) override;
+  absl::StatusOr<Telemetry> GetTelemetry(int64_t device_id) override;
+  absl::StatusOr<std::vector<MinRtt>> MinRtts(std::optional<int64_t> device_id,
+                                              absl::Time since) override;
+  absl::StatusOr<std::vector<Verdict>> LatestVerdicts(
+      std::optional<int64_t> organization_id) override;
+  absl::Status AppendVerdicts(const std::vector<Verdict>& verdicts) override;
+  absl::Status ResolveAlert(int64_t id, absl::Time at) override;
+
  private:
   explicit SqlStore(std::unique_ptr<SqlDatabase> db) : db_(std::move(db)) {}
 
   absl::StatusOr<IngestResult> IngestLocked(const MeasurementBatch& batch,
                                             const std::string& content_hash)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Inserts one verdict and advances its device's latest_verdict_id, inside the caller's
+  // transaction; returns the verdict's id.
+  absl::StatusOr<int64_t> AppendVerdictLocked(const Verdict& verdict)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Commit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

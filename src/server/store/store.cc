@@ -45,9 +45,18 @@ constexpr std::array<std::pair<AlertSeverity, const char*>, 3> kAlertSeverities{
     {AlertSeverity::kWarning, "warning"},
     {AlertSeverity::kCritical, "critical"},
 }};
+constexpr std::array<std::pair<Role, const char*>, 5> kRoles{{
+    {Role::kAgent, "agent"},
+    {Role::kLandmark, "landmark"},
+    {Role::kOperator, "operator"},
+    {Role::kAuditor, "auditor"},
+    {Role::kAdmin, "admin"},
+}};
 
 }  // namespace
 
+std::string RoleName(Role role) { return NameOf(kRoles, role); }
+absl::StatusOr<Role> ParseRole(const std::string& name) { return Parse(kRoles, name, "role"); }
 std::string LandmarkStatusName(LandmarkStatus status) { return NameOf(kLandmarkStatuses, status); }
 absl::StatusOr<LandmarkStatus> ParseLandmarkStatus(const std::string& name) {
   return Parse(kLandmarkStatuses, name, "landmark status");

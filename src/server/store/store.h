@@ -54,7 +54,9 @@ struct Landmark {
   LandmarkStatus status = LandmarkStatus::kActive;
   absl::Time created_at = absl::UnixEpoch();
   // Schema v2.
-  std::string wire_id;        // 32 lowercase hex chars: the 16-byte landmark id on the wire. Unique.
+  // 32 lowercase hex chars: the 16-byte landmark id on the wire. Unique; empty = not set
+  // (landmarks created before schema v2), InvalidArgument when set but malformed.
+  std::string wire_id;
   std::string country;        // ISO 3166-1 alpha-2 of the declared position.
   std::string status_reason;  // Why it is flagged or retired; empty when active.
 };
@@ -194,7 +196,7 @@ struct ApiToken {
   Role role = Role::kOperator;
   int64_t organization_id = 0;  // Agent and operator tokens: their organization. Else 0.
   int64_t landmark_id = 0;      // Landmark tokens: the landmark. Else 0.
-  std::string secret_sha256;    // Hex SHA-256 of the secret. Unique.
+  std::string secret_sha256;    // Lowercase hex SHA-256 of the secret (64 chars). Unique.
   absl::Time created_at = absl::UnixEpoch();
   bool revoked = false;
 };
@@ -371,67 +373,77 @@ class Store {
   virtual absl::Status AcknowledgeAlert(int64_t id, const std::string& by,
                                         const std::string& comment, absl::Time at) = 0;
 
-  // TRANSITIONAL: defaults are replaced by pure virtuals once SqlStore implements them.
   // ---- Schema v2 -------------------------------------------------------------------------
 
   // Replaces every field of landmark `landmark.id` except created_at.
-  virtual absl::Status UpdateLandmark(const Landmark& landmark) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
-  virtual absl::StatusOr<Landmark> GetLandmarkByWireId(const std::string& wire_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::Status UpdateLandmark(const Landmark& landmark) = 0;
+  virtual absl::StatusOr<Landmark> GetLandmarkByWireId(const std::string& wire_id) = 0;
 
   // Replaces every field of host `host.id` except first_seen.
-  virtual absl::Status UpdateHost(const Host& host) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::Status UpdateHost(const Host& host) = 0;
   virtual absl::StatusOr<Host> GetHostByName(int64_t organization_id,
-                                             const std::string& hostname) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
-  virtual absl::StatusOr<std::vector<Host>> ListHosts(std::optional<int64_t> organization_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+                                             const std::string& hostname) = 0;
+  virtual absl::StatusOr<std::vector<Host>> ListHosts(std::optional<int64_t> organization_id) = 0;
 
-  virtual absl::StatusOr<Site> CreateSite(const Site& site) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
-  virtual absl::StatusOr<Site> GetSite(int64_t id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
-  virtual absl::Status UpdateSite(const Site& site) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
-  virtual absl::StatusOr<std::vector<Site>> ListSites(std::optional<int64_t> organization_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<Site> CreateSite(const Site& site) = 0;
+  virtual absl::StatusOr<Site> GetSite(int64_t id) = 0;
+  virtual absl::Status UpdateSite(const Site& site) = 0;
+  virtual absl::StatusOr<std::vector<Site>> ListSites(std::optional<int64_t> organization_id) = 0;
 
-  virtual absl::StatusOr<Shipment> CreateShipment(const Shipment& shipment) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
-  virtual absl::StatusOr<Shipment> GetShipment(int64_t id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
-  virtual absl::Status UpdateShipment(const Shipment& shipment) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<Shipment> CreateShipment(const Shipment& shipment) = 0;
+  virtual absl::StatusOr<Shipment> GetShipment(int64_t id) = 0;
+  virtual absl::Status UpdateShipment(const Shipment& shipment) = 0;
   virtual absl::StatusOr<std::vector<Shipment>> ListShipments(
-      std::optional<int64_t> organization_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+      std::optional<int64_t> organization_id) = 0;
 
-  // AlreadyExists when the name or the secret hash is taken.
-  virtual absl::StatusOr<ApiToken> CreateToken(const ApiToken& token) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  // AlreadyExists when the name or the secret hash is taken. InvalidArgument when the name is
+  // empty, the hash is not 64 lowercase hex chars, an agent/operator token has no
+  // organization_id or a landmark token no landmark_id (or they name unknown records).
+  // created_at = UnixEpoch() is stored as now.
+  virtual absl::StatusOr<ApiToken> CreateToken(const ApiToken& token) = 0;
   // NotFound when no token (revoked or not) has this hash.
-  virtual absl::StatusOr<ApiToken> GetTokenBySecretHash(const std::string& secret_sha256) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
-  virtual absl::StatusOr<std::vector<ApiToken>> ListTokens() { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
-  virtual absl::Status RevokeToken(int64_t id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<ApiToken> GetTokenBySecretHash(const std::string& secret_sha256) = 0;
+  virtual absl::StatusOr<std::vector<ApiToken>> ListTokens() = 0;
+  // Idempotent; NotFound for an unknown id.
+  virtual absl::Status RevokeToken(int64_t id) = 0;
 
-  virtual absl::StatusOr<TopologySnapshot> AppendTopology(const TopologySnapshot& snapshot) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  // Stores the peers sorted and deduplicated (the returned snapshot shows them so); time =
+  // UnixEpoch() is stored as now. InvalidArgument for an unknown device.
+  virtual absl::StatusOr<TopologySnapshot> AppendTopology(const TopologySnapshot& snapshot) = 0;
   // NotFound when the device has no snapshot.
-  virtual absl::StatusOr<TopologySnapshot> LatestTopology(int64_t device_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<TopologySnapshot> LatestTopology(int64_t device_id) = 0;
   virtual absl::StatusOr<Page<TopologySnapshot>> ListTopology(int64_t device_id,
-                                                             const PageRequest& page) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+                                                             const PageRequest& page) = 0;
 
-  virtual absl::StatusOr<DeviceEvent> AppendDeviceEvent(const DeviceEvent& event) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  // InvalidArgument for an empty kind, details that are not JSON or unknown references;
+  // time = UnixEpoch() is stored as now.
+  virtual absl::StatusOr<DeviceEvent> AppendDeviceEvent(const DeviceEvent& event) = 0;
   virtual absl::StatusOr<Page<DeviceEvent>> ListDeviceEvents(int64_t device_id,
-                                                             const PageRequest& page) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+                                                             const PageRequest& page) = 0;
 
-  // Keeps only the latest summary per device (an older `time` than the stored one is ignored).
-  virtual absl::Status PutTelemetry(const Telemetry& telemetry) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  // Keeps only the latest summary per device (an older `time` than the stored one is ignored;
+  // an equal one replaces it). InvalidArgument for an unknown device.
+  virtual absl::Status PutTelemetry(const Telemetry& telemetry) = 0;
   // NotFound when the device never reported.
-  virtual absl::StatusOr<Telemetry> GetTelemetry(int64_t device_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  virtual absl::StatusOr<Telemetry> GetTelemetry(int64_t device_id) = 0;
 
   // Minimum RTT per (device, landmark) over measurements with time >= since, for one device
   // or (device_id = nullopt) for every device, ordered by device then landmark. One query:
   // the verdict loop calls it once per pass.
   virtual absl::StatusOr<std::vector<MinRtt>> MinRtts(std::optional<int64_t> device_id,
-                                                      absl::Time since) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+                                                      absl::Time since) = 0;
 
   // The latest verdict of every device that has one (for overviews and detectors),
   // optionally restricted to one organization, in device id order.
   virtual absl::StatusOr<std::vector<Verdict>> LatestVerdicts(
-      std::optional<int64_t> organization_id) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
-  // Appends many verdicts in one transaction (the verdict loop's write).
-  virtual absl::Status AppendVerdicts(const std::vector<Verdict>& verdicts) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+      std::optional<int64_t> organization_id) = 0;
+  // Appends many verdicts in one transaction (the verdict loop's write): all or none; the
+  // error names the index of the first rejected verdict. LatestVerdict(s) then return them.
+  virtual absl::Status AppendVerdicts(const std::vector<Verdict>& verdicts) = 0;
 
-  // Moves an open or acknowledged alert to resolved. FailedPrecondition when already resolved.
-  virtual absl::Status ResolveAlert(int64_t id, absl::Time at) { return absl::UnimplementedError("store: schema v2 not implemented yet"); }
+  // Moves an open or acknowledged alert to resolved (recording `at` in the alerts table).
+  // FailedPrecondition when already resolved; NotFound for an unknown id.
+  virtual absl::Status ResolveAlert(int64_t id, absl::Time at) = 0;
 };
 
 }  // namespace lightcone::server
