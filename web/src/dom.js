@@ -16,7 +16,7 @@ export function h(tag, attrs, ...children) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.className = v;
+    else if (k === 'class') el.classList.add(...String(v).split(/\s+/).filter(Boolean));
     else if (k === 'style' && typeof v === 'object') Object.assign(el.style, v);
     else if (k === 'dataset') Object.assign(el.dataset, v);
     else if (k in el && typeof v !== 'string') el[k] = v;
@@ -35,6 +35,12 @@ function append(el, children) {
 }
 
 export function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+
+// Replaces el's children (null/false children are skipped, arrays flattened).
+export function fill(el, ...children) { clear(el); append(el, children); return el; }
+
+// Appends children like h() does (null/false skipped).
+export function add(el, ...children) { append(el, children); return el; }
 
 export const kVerdicts = ['compliant', 'unproven', 'violation'];
 export const kVerdictColors = {

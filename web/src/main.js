@@ -1,6 +1,6 @@
 // The dashboard shell: sign-in, navigation and hash routing (#/overview, #/map, #/gpu/9, ...).
 import { api, token, setToken, clearToken, setUnauthenticatedHandler } from './api.js';
-import { h, clear, errorBox } from './dom.js';
+import { h, clear, fill, add, errorBox } from './dom.js';
 import { renderOverview } from './pages/overview.js';
 import { renderMap } from './pages/map.js';
 import { renderGpus } from './pages/gpus.js';
@@ -53,13 +53,13 @@ function renderSignIn(message) {
       e.preventDefault();
       const t = input.value.trim();
       if (!t) return;
-      clear(status).append(h('p', 'Checking the token…'));
+      fill(status, h('p', 'Checking the token…'));
       try {
         me = await api('/whoami', { tokenOverride: t });
         setToken(t);
         route();
       } catch (err) {
-        clear(status).append(h('p.error', err.status === 401 ? 'This token is not valid (unknown or revoked).' : err.message));
+        fill(status, h('p.error', err.status === 401 ? 'This token is not valid (unknown or revoked).' : err.message));
         input.focus();
       }
     },
@@ -71,14 +71,14 @@ function renderSignIn(message) {
   h('p.help#token-help', 'Paste the token an administrator issued to you (operator, auditor or admin). It is kept only for this browser tab and forgotten when the tab closes.'),
   h('button.primary', { type: 'submit' }, 'Sign in'),
   status);
-  clear(app).append(h('main.signin#main', form));
+  fill(app, h('main.signin#main', form));
   input.focus();
 }
 
 function shell(active) {
   const roleText = me.role + (me.organization_id ? ` · organization ${me.organization_id}` : ' · all organizations');
   const main = h('main#main', { tabindex: '-1' });
-  clear(app).append(
+  fill(app, 
     h('header.topbar',
       h('a.brand', { href: '#/overview' }, h('span.brand-mark', { 'aria-hidden': 'true' }, '◎'), 'Lightcone'),
       h('nav', { 'aria-label': 'Main' }, h('ul', navItems.map(([path, label]) =>
@@ -107,7 +107,7 @@ async function route(message) {
     const c = await r.render(main, ctx, ...args);
     if (seq === renderSeq) cleanup = typeof c === 'function' ? c : null; else if (typeof c === 'function') c();
   } catch (err) {
-    if (seq === renderSeq) main.append(errorBox(err));
+    if (seq === renderSeq) add(main, errorBox(err));
   }
   if (seq === renderSeq) main.dataset.loaded = 'true';
 }

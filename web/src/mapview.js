@@ -17,6 +17,8 @@ const kMaxZoom = 400;
 const kClusterCellPx = 26;
 const kKmPerDegree = 6371.0088 * Math.PI / 180;
 const kDotRadiusPx = 4;
+// Above this many grid cells on screen, overlapping cells are not merged (cost is quadratic).
+const kMaxMergeClusters = 1500;
 
 export function circleGeometry(lat, lon, radiusKm) {
   const deg = Math.min(179.5, Math.max(0.01, radiusKm / kKmPerDegree));
@@ -283,6 +285,7 @@ export class MapView {
       ctx.fillRect(x - 5, y - 5, 10, 10); ctx.strokeRect(x - 5, y - 5, 10, 10);
       if (showNames) { ctx.fillStyle = '#1f3a5f'; ctx.fillText(st.name, x + 8, y - 6); }
     }
+    this.clusters = this.pointsVisible ? this.drawPoints(ctx, w, hgt) : [];
     for (const lm of this.landmarks) {
       const [x, y] = this.toScreen(lm.x, lm.y);
       if (x < -20 || y < -20 || x > w + 20 || y > hgt + 20) continue;
@@ -291,7 +294,6 @@ export class MapView {
       ctx.fill(); ctx.strokeStyle = '#fff'; ctx.lineWidth = 1; ctx.stroke();
       if (showNames) { ctx.fillStyle = '#3b4a5e'; ctx.fillText(lm.name, x + 8, y + 4); }
     }
-    this.clusters = this.pointsVisible ? this.drawPoints(ctx, w, hgt) : [];
     this.root.dataset.drawnClusters = String(this.clusters.length);
     this.root.dataset.drawnGpus = String(this.clusters.reduce((n, c) => n + c.ids.length, 0));
     this.root.dataset.zoom = this.k.toFixed(2);
@@ -314,9 +316,8 @@ export class MapView {
     }
     const clusters = [];
     const order = ['none', 'compliant', 'unproven', 'violation'];
-    for (const c of cells.values()) {
+    for (const c of mergeOverlapping([...cells.values()])) {
       const n = c.ids.length;
-      c.sx /= n; c.sy /= n;
       c.spread = Math.max(c.maxx - c.minx, c.maxy - c.miny);
       if (n === 1) {
         c.r = kDotRadiusPx;
@@ -325,7 +326,7 @@ export class MapView {
         ctx.fillStyle = kVerdictColors[st]; ctx.fill();
         ctx.lineWidth = 1; ctx.strokeStyle = '#ffffff'; ctx.stroke();
       } else {
-        c.r = Math.min(22, 7 + 3.2 * Math.log10(n) * 2);
+        c.r = clusterRadius(n);
         // Donut split by verdict; violations drawn last so they are never hidden.
         let a = -Math.PI / 2;
         for (const v of order) {
@@ -350,6 +351,30 @@ export class MapView {
     }
     return clusters;
   }
+}
+
+function clusterRadius(n) { return n === 1 ? kDotRadiusPx : Math.min(22, 7 + 6.4 * Math.log10(n)); }
+
+// Grid cells cut dense places (one site) into neighbours whose circles overlap: merge every
+// cell into a bigger one whose circle it touches, biggest first.
+function mergeOverlapping(cells) {
+  for (const c of cells) { c.sx /= c.ids.length; c.sy /= c.ids.length; }
+  if (cells.length > kMaxMergeClusters) return cells;
+  cells.sort((a, b) => b.ids.length - a.ids.length);
+  const out = [];
+  for (const c of cells) {
+    const r = clusterRadius(c.ids.length);
+    const into = out.find((o) => Math.hypot(o.sx - c.sx, o.sy - c.sy) < clusterRadius(o.ids.length) + r);
+    if (!into) { out.push(c); continue; }
+    const n0 = into.ids.length, n1 = c.ids.length;
+    into.sx = (into.sx * n0 + c.sx * n1) / (n0 + n1);
+    into.sy = (into.sy * n0 + c.sy * n1) / (n0 + n1);
+    for (const id of c.ids) into.ids.push(id);
+    for (const [k, v] of Object.entries(c.counts)) into.counts[k] = (into.counts[k] || 0) + v;
+    into.minx = Math.min(into.minx, c.minx); into.maxx = Math.max(into.maxx, c.maxx);
+    into.miny = Math.min(into.miny, c.miny); into.maxy = Math.max(into.maxy, c.maxy);
+  }
+  return out;
 }
 
 function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }

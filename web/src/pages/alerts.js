@@ -1,6 +1,6 @@
 // Alerts: filterable list with the evidence; acknowledge with a comment.
 import { api, listPage } from '../api.js';
-import { h, clear, table, timeAgo, fmtTime, fmtNumber, errorBox } from '../dom.js';
+import { h, clear, fill, add, table, timeAgo, fmtTime, fmtNumber, errorBox } from '../dom.js';
 
 const kTypes = ['went_dark', 'cohort_dark', 'identity_reappearance', 'topology_change', 'impossible_travel',
   'licence_overuse', 'unlicensed_gpu', 'shipment_unproven', 'billed_country_mismatch', 'verdict_violation',
@@ -30,7 +30,7 @@ export async function renderAlerts(main, ctx) {
   const list = h('div.alert-list');
   const more = h('button', { type: 'button', hidden: true }, 'Load more');
   const count = h('p.muted', { role: 'status' });
-  main.append(h('h1', 'Alerts'), form, count, list, more);
+  add(main, h('h1', 'Alerts'), form, count, list, more);
   const alerts = [];
   let after = 0;
   async function load() {
@@ -38,7 +38,7 @@ export async function renderAlerts(main, ctx) {
     alerts.push(...page.items);
     after = page.next_after_id || 0;
     for (const a of page.items) list.append(alertCard(a, ctx.me, p.get('id') === String(a.id)));
-    clear(count).append(`${fmtNumber(alerts.length)} alerts${after ? ' shown (more available)' : ''}.`);
+    fill(count, `${fmtNumber(alerts.length)} alerts${after ? ' shown (more available)' : ''}.`);
     if (!alerts.length) list.append(h('p.muted', 'No alerts match these filters.'));
     more.hidden = !after;
   }
@@ -52,7 +52,7 @@ function alertCard(a, me, open) {
   return card;
 
   function render() {
-    clear(card).append(
+    fill(card, 
       h('header.alert-head',
         h(`span.sev.sev-${a.severity}`, a.severity),
         h('h2', { id: `alert-${a.id}` }, a.subject || a.type),
@@ -63,7 +63,7 @@ function alertCard(a, me, open) {
       h('details', { open },
         h('summary', 'Evidence'),
         evidenceView(a.evidence)),
-      a.state === 'open' && canAcknowledge(me) ? ackForm() : null);
+      a.state === 'open' && canAcknowledge(me) ? h('details.ack', h('summary', 'Acknowledge…'), ackForm()) : null);
   }
 
   function ackForm() {
@@ -74,15 +74,15 @@ function alertCard(a, me, open) {
       onsubmit: async (e) => {
         e.preventDefault();
         const comment = ta.value.trim();
-        if (!comment) { clear(status).append('A comment is required.'); ta.focus(); return; }
-        clear(status).append('Acknowledging…');
+        if (!comment) { fill(status, 'A comment is required.'); ta.focus(); return; }
+        fill(status, 'Acknowledging…');
         try {
           const updated = await api(`/alerts/${a.id}/acknowledge`, { method: 'POST', body: { comment } });
           Object.assign(a, updated || { state: 'acknowledged', acknowledge_comment: comment });
           render();
           card.dataset.state = a.state;
         } catch (err) {
-          clear(status).append(errorBox(err));
+          fill(status, errorBox(err));
         }
       },
     }, h('label', { for: id }, 'Acknowledge with a comment'), ta, h('button.primary', { type: 'submit' }, 'Acknowledge'), status);

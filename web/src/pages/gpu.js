@@ -4,7 +4,7 @@
 // timeline; alerts.
 import uPlot from 'uplot';
 import { api, listAll, query } from '../api.js';
-import { h, clear, section, kv, table, badge, verdictOf, timeAgo, fmtTime, fmtFixed, fmtNumber, errorBox } from '../dom.js';
+import { h, clear, fill, add, section, kv, table, badge, verdictOf, timeAgo, fmtTime, fmtFixed, fmtNumber, errorBox } from '../dom.js';
 import { MapView, circleGeometry, ringsGeometry } from '../mapview.js';
 
 const kCapColors = ['#2f6db5', '#8a4fbf', '#0e8a8a', '#b5532f', '#5b7f1f', '#b0347a', '#4a5a8c', '#9a7b12'];
@@ -21,7 +21,7 @@ export async function renderGpu(main, ctx, idText) {
   ]);
   const v = device.verdict;
   const status = verdictOf(device);
-  main.append(
+  add(main, 
     h('nav.crumbs', { 'aria-label': 'Breadcrumb' }, h('a', { href: '#/gpus' }, 'GPUs'), ' / ', device.serial || device.uuid),
     h('h1', `GPU ${device.serial || device.uuid} `, badge(status)),
     h('p.lede', v ? v.reason || '' : 'No verdict yet: no measurements have been evaluated for this GPU.'));
@@ -48,11 +48,11 @@ export async function renderGpu(main, ctx, idText) {
       ['Sound region', v?.region ? (v.region.empty ? 'empty (inconsistent measurements)' : `radius ${fmtFixed(v.region.radius_km, 0)} km, area ${fmtNumber(Math.round(v.region.area_km2 || 0))} km², ${v.region.landmarks_used} landmarks`) : '—'],
       ['Estimate', v?.estimate ? `${fmtFixed(v.estimate.latitude_deg, 3)}, ${fmtFixed(v.estimate.longitude_deg, 3)} ± ${fmtFixed(v.estimate.uncertainty_km, 0)} km` : '—'],
     ])));
-  main.append(top);
+  add(main, top);
 
   // The sound region on the map.
   const regionSec = section('Sound region');
-  main.append(regionSec);
+  add(main, regionSec);
   const regionMap = h('div.region-layout');
   regionSec.append(regionMap);
   const view = new MapView(regionMap, { height: '520px', label: 'Map of this GPU\'s sound region: landmark caps, their intersection, the estimate, licensed area and prohibited regions.' });
@@ -60,7 +60,7 @@ export async function renderGpu(main, ctx, idText) {
   regionMap.append(regionInfo);
   const cleanup = () => view.destroy();
   const rest = h('div');
-  main.append(rest);
+  add(main, rest);
 
   let region = null;
   try {
@@ -80,7 +80,7 @@ export async function renderGpu(main, ctx, idText) {
   for (const [title, make] of sections) {
     const sec = section(title);
     rest.append(sec);
-    make().then((nodes) => sec.append(...[].concat(nodes))).catch((err) => sec.append(errorBox(err)));
+    make().then((nodes) => add(sec, nodes)).catch((err) => sec.append(errorBox(err)));
   }
   return cleanup;
 }
@@ -132,7 +132,7 @@ async function drawRegion(view, region, info) {
     ...(lic.sites || []).map((s) => `${s.name} (${s.radius_km} km)`),
     ...(lic.countries || []).map((c) => view.atlas.name(c) + ` (${c})`),
   ];
-  clear(info).append(
+  fill(info, 
     h('ul.region-legend',
       h('li', h('span.sw.sw-region'), region.region?.empty ? 'Sound region: empty (the caps do not intersect)' : 'Sound region: intersection of the caps — the key answered from inside it'),
       h('li', h('span.sw.sw-cap'), `${caps.length} landmark caps (c × RTT / 2)`),

@@ -1,6 +1,6 @@
 // GPUs: the devices in scope as a filterable table (the map's accessible twin).
 import { listPage, listAll } from '../api.js';
-import { h, clear, table, badge, verdictOf, timeAgo, fmtNumber } from '../dom.js';
+import { h, clear, fill, add, table, badge, verdictOf, timeAgo, fmtNumber } from '../dom.js';
 
 const kPageSize = 200;
 
@@ -29,7 +29,7 @@ export async function renderGpus(main, ctx) {
   }
   const body = h('div');
   const more = h('button', { type: 'button', hidden: true }, 'Load more');
-  main.append(h('h1', 'GPUs'), form, body, more);
+  add(main, h('h1', 'GPUs'), form, body, more);
   const rows = [];
   let after = 0;
   async function load() {
@@ -37,7 +37,7 @@ export async function renderGpus(main, ctx) {
     const page = await listPage('/devices', q);
     rows.push(...page.items);
     after = page.next_after_id || 0;
-    clear(body).append(h('p.muted', `${fmtNumber(rows.length)} GPUs shown${after ? ' (more available)' : ''}.`), table([
+    fill(body, h('p.muted', `${fmtNumber(rows.length)} GPUs shown${after ? ' (more available)' : ''}.`), table([
       { label: 'Serial', get: (d) => h('a', { href: `#/gpu/${d.id}` }, d.serial || '—') },
       { label: 'UUID', class: 'mono small', get: (d) => d.uuid },
       { label: 'Model', get: (d) => d.model },

@@ -1,7 +1,7 @@
 // Licences: GPUs in use against each model's cap, compliance of the licence's GPUs, report
 // download (JSON, CSV) through the API with the signed-in token.
 import { api, listAll } from '../api.js';
-import { h, clear, section, kv, table, badge, fmtNumber, fmtTime, verdictBar, downloadBlob, errorBox } from '../dom.js';
+import { h, clear, fill, add, section, kv, table, badge, fmtNumber, fmtTime, verdictBar, downloadBlob, errorBox } from '../dom.js';
 
 function usageBar(inUse, max) {
   const pct = max > 0 ? Math.min(100, (100 * inUse) / max) : inUse > 0 ? 100 : 0;
@@ -16,23 +16,23 @@ async function report(id) {
 }
 
 async function download(licence, format, status) {
-  clear(status).append(`Preparing the ${format.toUpperCase()} report…`);
+  fill(status, `Preparing the ${format.toUpperCase()} report…`);
   try {
     const res = await api(`/reports/licences/${licence.id}?format=${format}`, { raw: true });
     const blob = await res.blob();
     downloadBlob(blob, `licence-${(licence.reference || licence.id).toString().replace(/[^\w.-]+/g, '_')}.${format}`);
-    clear(status).append(`${format.toUpperCase()} report downloaded (${fmtNumber(blob.size)} bytes).`);
+    fill(status, `${format.toUpperCase()} report downloaded (${fmtNumber(blob.size)} bytes).`);
   } catch (err) {
-    clear(status).append(errorBox(err));
+    fill(status, errorBox(err));
   }
 }
 
 export async function renderLicences(main) {
   const [licences, ov] = await Promise.all([listAll('/licences'), api('/overview').catch(() => ({}))]);
   const byLic = new Map((ov.by_licence || []).map((r) => [r.licence_id, r]));
-  main.append(h('h1', 'Licences'));
+  add(main, h('h1', 'Licences'));
   const list = h('div.licence-list');
-  main.append(list);
+  add(main, list);
   if (!licences.length) list.append(h('p.muted', 'No licences.'));
   const reports = await Promise.all(licences.map((l) => report(l.id).catch((err) => ({ error: err }))));
   licences.forEach((l, i) => {
@@ -65,7 +65,7 @@ export async function renderLicence(main, ctx, idText) {
   const id = Number(idText);
   const [l, rep] = await Promise.all([api(`/licences/${id}`), report(id).catch((err) => ({ error: err }))]);
   const status = h('div.small', { role: 'status', 'aria-live': 'polite' });
-  main.append(
+  add(main, 
     h('nav.crumbs', { 'aria-label': 'Breadcrumb' }, h('a', { href: '#/licences' }, 'Licences'), ' / ', l.reference),
     h('h1', `Licence ${l.reference}`),
     h('div.actions',
@@ -84,7 +84,7 @@ export async function renderLicence(main, ctx, idText) {
       section('Usage against caps', usageTable(rep))));
   if (!rep?.error) {
     const devs = rep.devices || [];
-    main.append(section(`GPUs under this licence (${fmtNumber(devs.length)})`, table([
+    add(main, section(`GPUs under this licence (${fmtNumber(devs.length)})`, table([
       { label: 'Serial', get: (d) => d.serial },
       { label: 'UUID', class: 'mono small', get: (d) => d.uuid },
       { label: 'Model', get: (d) => d.model },

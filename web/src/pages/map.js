@@ -1,6 +1,6 @@
 // Map: every GPU in scope on the offline world map, coloured by verdict and clustered.
 import { api, listAll } from '../api.js';
-import { h, clear, verdictOf, badge, fmtNumber } from '../dom.js';
+import { h, clear, fill, add, verdictOf, badge, fmtNumber } from '../dom.js';
 import { MapView, legend } from '../mapview.js';
 
 // Where a GPU is drawn: its estimate when the server has one, else its site.
@@ -12,11 +12,11 @@ export function devicePosition(d, sitesById) {
 }
 
 export async function renderMap(main, ctx) {
-  main.append(h('h1', 'Fleet map'));
+  add(main, h('h1', 'Fleet map'));
   const status = h('p.muted', { role: 'status' }, 'Loading the fleet…');
   const layout = h('div.map-layout');
   const side = h('aside.map-side', { 'aria-label': 'Selection' });
-  main.append(status, layout);
+  add(main, status, layout);
   const view = new MapView(layout, {
     label: 'World map of GPUs by verdict, sites (squares) and landmarks (triangles). Arrow keys pan, plus and minus zoom, 0 resets. The GPUs page lists the same GPUs as a table.',
     height: 'calc(100vh - 220px)',
@@ -44,7 +44,7 @@ export async function renderMap(main, ctx) {
   view.setSites(sites);
   view.setLandmarks(landmarks);
   view.setDevices(points);
-  clear(status).append(`${fmtNumber(devices.length)} GPUs in scope`,
+  fill(status, `${fmtNumber(devices.length)} GPUs in scope`,
     unplaced ? ` (${fmtNumber(unplaced)} without a site or estimate are not drawn)` : '',
     '. Click a GPU for its proof, a cluster to zoom in.');
   status.dataset.total = String(devices.length);
@@ -53,14 +53,14 @@ export async function renderMap(main, ctx) {
   function showCluster(ids) {
     const list = ids.map((id) => byId.get(id)).filter(Boolean)
       .sort((a, b) => rank(verdictOf(b)) - rank(verdictOf(a)));
-    clear(side).append(
+    fill(side, 
       h('h2', `${fmtNumber(list.length)} GPUs here`),
       h('ul.cluster-list', list.slice(0, 300).map((d) => h('li',
         h('a', { href: `#/gpu/${d.id}` }, d.serial || d.uuid), ' ', badge(verdictOf(d)),
         h('div.muted.small', `${d.model || ''}${sitesById.get(d.site_id) ? ' · ' + sitesById.get(d.site_id).name : ''}`)))),
       list.length > 300 ? h('p.muted', `Showing 300 of ${list.length}; the GPUs page lists all.`) : null);
   }
-  clear(side).append(h('h2', 'Selection'), h('p.muted', 'Select a cluster to list its GPUs.'));
+  fill(side, h('h2', 'Selection'), h('p.muted', 'Select a cluster to list its GPUs.'));
   return () => view.destroy();
 }
 

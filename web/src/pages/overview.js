@@ -1,7 +1,7 @@
 // Overview: the fleet's verdicts at a glance, by site, country and licence; open alerts;
 // landmarks and their health.
 import { api } from '../api.js';
-import { h, section, table, verdictBar, fmtNumber, timeAgo, badge, kVerdictColors } from '../dom.js';
+import { h, add, section, table, verdictBar, fmtNumber, timeAgo, badge, kVerdictColors } from '../dom.js';
 
 // A landmark that has not delivered a batch for this long is shown as stale.
 const kLandmarkStaleS = 15 * 60;
@@ -17,7 +17,7 @@ export async function renderOverview(main) {
   const ov = await api('/overview');
   const d = ov.devices || {};
   const a = ov.alerts_open || {};
-  main.append(
+  add(main, 
     h('h1', 'Fleet overview'),
     h('ul.stats', { 'aria-label': 'GPUs by verdict' },
       stat('GPUs', d.total, null, '#/gpus'),
@@ -59,7 +59,7 @@ export async function renderOverview(main) {
       return h('span', { class: stale ? 'stale' : '' }, r.last_batch_at ? timeAgo(r.last_batch_at) : 'never', stale ? ' (stale)' : '');
     } },
   ], ov.landmarks || [], { caption: 'Landmarks and their health', empty: 'No landmarks registered.' })));
-  main.append(grid);
+  add(main, grid);
 }
 
 function total(r) { return (r.compliant || 0) + (r.unproven || 0) + (r.violation || 0); }
