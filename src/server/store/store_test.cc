@@ -19,7 +19,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/schema.h"
+#include "server/store/postgres_database.h"
 #include "server/store/postgres_store.h"
+#include "server/store/sqlite_database.h"
 #include "server/store/sqlite_store.h"
 #include "server/store/testing/pg_test_server.h"
 
@@ -35,6 +37,8 @@ class Backend {
   virtual ~Backend() = default;
   virtual absl::Status NewLocation() = 0;
   virtual absl::StatusOr<std::unique_ptr<Store>> Open() = 0;
+  // The same location as a bare connection, without migrations (to build old schemas).
+  virtual absl::StatusOr<std::unique_ptr<internal::SqlDatabase>> OpenRaw() = 0;
 };
 
 class SqliteBackend : public Backend {
@@ -43,6 +47,7 @@ class SqliteBackend : public Backend {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
   absl::Status NewLocation() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
     std::string pattern = std::filesystem::temp_directory_path() / "lightcone-store-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) return absl::InternalError("mkdtemp failed");
     dir_ = pattern;
@@ -52,6 +57,13 @@ class SqliteBackend : public Backend {
     SqliteStoreOptions options;
     options.path = dir_ + "/store.db";
     return OpenSqliteStore(options);
+  }
+  absl::StatusOr<std::unique_ptr<internal::SqlDatabase>> OpenRaw() override {
+    internal::SqliteDatabaseOptions options;
+    options.path = dir_ + "/store.db";
+    auto db = internal::SqliteDatabase::Open(options);
+    if (!db.ok()) return db.status();
+    return std::unique_ptr<internal::SqlDatabase>(*std::move(db));
   }
 
  private:
@@ -71,6 +83,11 @@ class PostgresBackend : public Backend {
   }
   absl::StatusOr<std::unique_ptr<Store>> Open() override {
     return OpenPostgresStore({conninfo_});
+  }
+  absl::StatusOr<std::unique_ptr<internal::SqlDatabase>> OpenRaw() override {
+    auto db = internal::PostgresDatabase::Open(conninfo_);
+    if (!db.ok()) return db.status();
+    return std::unique_ptr<internal::SqlDatabase>(*std::move(db));
   }
 
  private:
@@ -691,6 +708,900 @@ TEST_P(StoreTest, AcknowledgedBatchSurvivesKill9) {
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   store_ = *std::move(reopened);
   EXPECT_EQ(CountMeasurements(), 500);
+}
+
+// ---------------------------------------------------------------- Schema v2
+
+constexpr char kWireIdA[] = "00112233445566778899aabbccddeeff";
+constexpr char kWireIdB[] = "ffeeddccbbaa99887766554433221100";
+
+std::string HexHash(char c) { return std::string(64, c); }
+
+TEST_P(StoreTest, LandmarkV2FieldsWireIdLookupAndUpdate) {
+  Landmark landmark;
+  landmark.name = "sin-1";
+  landmark.latitude_deg = 1.29;
+  landmark.longitude_deg = 103.85;
+  landmark.public_key = std::string(32, '\x07');
+  landmark.wire_id = kWireIdA;
+  landmark.country = "SG";
+  landmark.created_at = absl::FromUnixSeconds(1'000);
+  auto created = store_->CreateLandmark(landmark);
+  ASSERT_TRUE(created.ok()) << created.status();
+
+  auto by_wire = store_->GetLandmarkByWireId(kWireIdA);
+  ASSERT_TRUE(by_wire.ok()) << by_wire.status();
+  EXPECT_EQ(by_wire->id, created->id);
+  EXPECT_EQ(by_wire->wire_id, kWireIdA);
+  EXPECT_EQ(by_wire->country, "SG");
+  EXPECT_EQ(by_wire->status_reason, "");
+  EXPECT_EQ(store_->GetLandmarkByWireId(kWireIdB).status().code(), absl::StatusCode::kNotFound);
+
+  // The wire id is unique; landmarks without one (empty) do not collide.
+  Landmark same_wire = landmark;
+  same_wire.name = "sin-2";
+  EXPECT_EQ(store_->CreateLandmark(same_wire).status().code(), absl::StatusCode::kAlreadyExists);
+  Landmark unset_1 = landmark;
+  unset_1.name = "unset-1";
+  unset_1.wire_id = "";
+  Landmark unset_2 = unset_1;
+  unset_2.name = "unset-2";
+  ASSERT_TRUE(store_->CreateLandmark(unset_1).ok());
+  ASSERT_TRUE(store_->CreateLandmark(unset_2).ok());
+  EXPECT_EQ(store_->GetLandmarkByWireId("").status().code(), absl::StatusCode::kNotFound);
+  Landmark malformed = landmark;
+  malformed.name = "bad";
+  malformed.wire_id = "00112233445566778899AABBCCDDEEFF";  // Upper case.
+  EXPECT_EQ(store_->CreateLandmark(malformed).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  malformed.wire_id = "0011";
+  EXPECT_EQ(store_->CreateLandmark(malformed).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  Landmark changed = *by_wire;
+  changed.status = LandmarkStatus::kFlagged;
+  changed.status_reason = "inconsistent with 3 peers";
+  changed.wire_id = kWireIdB;
+  changed.latitude_deg = 1.3;
+  changed.created_at = absl::FromUnixSeconds(5);  // Ignored.
+  ASSERT_TRUE(store_->UpdateLandmark(changed).ok());
+  auto updated = store_->GetLandmark(created->id);
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(updated->status, LandmarkStatus::kFlagged);
+  EXPECT_EQ(updated->status_reason, "inconsistent with 3 peers");
+  EXPECT_EQ(updated->wire_id, kWireIdB);
+  EXPECT_DOUBLE_EQ(updated->latitude_deg, 1.3);
+  EXPECT_EQ(updated->created_at, absl::FromUnixSeconds(1'000));
+  EXPECT_EQ(store_->GetLandmarkByWireId(kWireIdA).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetLandmarkByWireId(kWireIdB)->id, created->id);
+
+  changed.id = created->id + 100;
+  changed.name = "ghost";
+  changed.wire_id = "";
+  EXPECT_EQ(store_->UpdateLandmark(changed).code(), absl::StatusCode::kNotFound);
+  Landmark taken_name = *updated;
+  taken_name.name = "unset-1";
+  EXPECT_EQ(store_->UpdateLandmark(taken_name).code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_P(StoreTest, HostV2FieldsUpdateLookupByNameAndList) {
+  const Organization acme = MakeOrganization("acme");
+  const Organization globex = MakeOrganization("globex");
+  Site site;
+  site.organization_id = acme.id;
+  site.name = "SIN-DC1";
+  site.latitude_deg = 1.33;
+  site.longitude_deg = 103.7;
+  site.radius_km = 50;
+  site.country = "SG";
+  auto created_site = store_->CreateSite(site);
+  ASSERT_TRUE(created_site.ok()) << created_site.status();
+
+  Host host;
+  host.organization_id = acme.id;
+  host.hostname = "gpu-node-17";
+  host.site_id = created_site->id;
+  host.probe_address = "10.0.0.17:7447";
+  host.agent_version = "0.1.0";
+  host.first_seen = absl::FromUnixSeconds(100);
+  host.last_seen = absl::FromUnixSeconds(200);
+  auto created = store_->CreateHost(host);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Host other = host;
+  other.organization_id = globex.id;
+  other.site_id = 0;
+  other.probe_address = "";
+  ASSERT_TRUE(store_->CreateHost(other).ok());  // Same hostname, other organization.
+
+  auto by_name = store_->GetHostByName(acme.id, "gpu-node-17");
+  ASSERT_TRUE(by_name.ok()) << by_name.status();
+  EXPECT_EQ(by_name->id, created->id);
+  EXPECT_EQ(by_name->site_id, created_site->id);
+  EXPECT_EQ(by_name->probe_address, "10.0.0.17:7447");
+  EXPECT_EQ(by_name->agent_version, "0.1.0");
+  EXPECT_EQ(store_->GetHostByName(globex.id, "gpu-node-17")->site_id, 0);
+  EXPECT_EQ(store_->GetHostByName(acme.id, "gpu-node-99").status().code(),
+            absl::StatusCode::kNotFound);
+
+  Host changed = *by_name;
+  changed.site_id = 0;
+  changed.probe_address = "";
+  changed.agent_version = "0.2.0";
+  changed.last_seen = absl::FromUnixSeconds(900);
+  changed.first_seen = absl::FromUnixSeconds(1);  // Ignored.
+  ASSERT_TRUE(store_->UpdateHost(changed).ok());
+  auto updated = store_->GetHost(created->id);
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(updated->site_id, 0);
+  EXPECT_EQ(updated->probe_address, "");
+  EXPECT_EQ(updated->agent_version, "0.2.0");
+  EXPECT_EQ(updated->last_seen, absl::FromUnixSeconds(900));
+  EXPECT_EQ(updated->first_seen, absl::FromUnixSeconds(100));
+
+  changed.site_id = created_site->id + 40;
+  EXPECT_EQ(store_->UpdateHost(changed).code(), absl::StatusCode::kInvalidArgument);
+  Host bad_site = host;
+  bad_site.hostname = "gpu-node-18";
+  bad_site.site_id = created_site->id + 40;
+  EXPECT_EQ(store_->CreateHost(bad_site).status().code(), absl::StatusCode::kInvalidArgument);
+  changed.site_id = 0;
+  changed.id = created->id + 40;
+  EXPECT_EQ(store_->UpdateHost(changed).code(), absl::StatusCode::kNotFound);
+
+  EXPECT_THAT(store_->ListHosts(acme.id).value_or(std::vector<Host>{}), SizeIs(1));
+  auto all = store_->ListHosts(std::nullopt);
+  ASSERT_TRUE(all.ok());
+  ASSERT_THAT(*all, SizeIs(2));
+  EXPECT_EQ((*all)[0].organization_id, acme.id);
+  EXPECT_EQ((*all)[1].organization_id, globex.id);
+}
+
+TEST_P(StoreTest, DeviceV2FieldsRoundTripAndFilters) {
+  const Organization org = MakeOrganization("acme");
+  Device device;
+  device.organization_id = org.id;
+  device.uuid = "GPU-v2";
+  device.serial = "1652123456789";
+  device.ueid = "ueid-1";
+  device.model = "NVIDIA H100 80GB HBM3";
+  device.architecture = "Hopper";
+  device.vbios = "96.00.5E.00.01";
+  device.pci_bus_id = "00000000:17:00.0";
+  device.key = {"pk", "kid", AssuranceLevel::kL1, absl::FromUnixSeconds(4'000),
+                HexHash('a')};
+  auto created = store_->CreateDevice(device);
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto fetched = store_->GetDevice(created->id);
+  ASSERT_TRUE(fetched.ok());
+  EXPECT_EQ(fetched->architecture, "Hopper");
+  EXPECT_EQ(fetched->vbios, "96.00.5E.00.01");
+  EXPECT_EQ(fetched->pci_bus_id, "00000000:17:00.0");
+  EXPECT_EQ(fetched->key.bound_at, absl::FromUnixSeconds(4'000));
+  EXPECT_EQ(fetched->key.evidence_sha256, HexHash('a'));
+
+  Device changed = *fetched;
+  changed.vbios = "96.00.99.00.01";
+  changed.pci_bus_id = "00000000:18:00.0";
+  changed.key.bound_at = absl::FromUnixSeconds(5'000);
+  changed.key.evidence_sha256 = "";
+  ASSERT_TRUE(store_->UpdateDevice(changed).ok());
+  auto updated = store_->GetDeviceByUuid("GPU-v2");
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(updated->vbios, "96.00.99.00.01");
+  EXPECT_EQ(updated->pci_bus_id, "00000000:18:00.0");
+  EXPECT_EQ(updated->key.bound_at, absl::FromUnixSeconds(5'000));
+  EXPECT_EQ(updated->key.evidence_sha256, "");
+
+  for (int i = 0; i < 12; ++i) {
+    Device d;
+    d.organization_id = org.id;
+    d.uuid = absl::StrCat("GPU-f", i);
+    d.serial = i % 4 == 0 ? "shared-serial" : absl::StrCat("serial-", i);
+    d.ueid = i == 7 ? "ueid-7" : "";
+    d.model = i % 2 == 0 ? "B200" : "H100";
+    ASSERT_TRUE(store_->CreateDevice(d).ok());
+  }
+  auto uuids_of = [&](DeviceFilter filter) {
+    std::vector<std::string> uuids;
+    while (true) {
+      auto page = store_->ListDevices(filter);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      for (const Device& d : page->items) uuids.push_back(d.uuid);
+      if (page->next_after_id == 0) break;
+      filter.page.after_id = page->next_after_id;
+    }
+    return uuids;
+  };
+  DeviceFilter by_serial;
+  by_serial.serial = "shared-serial";
+  EXPECT_THAT(uuids_of(by_serial), ElementsAre("GPU-f0", "GPU-f4", "GPU-f8"));
+  DeviceFilter by_ueid;
+  by_ueid.ueid = "ueid-7";
+  EXPECT_THAT(uuids_of(by_ueid), ElementsAre("GPU-f7"));
+  DeviceFilter by_model;
+  by_model.model = "B200";
+  by_model.page.limit = 2;  // Paginates across three pages.
+  EXPECT_THAT(uuids_of(by_model),
+              ElementsAre("GPU-f0", "GPU-f2", "GPU-f4", "GPU-f6", "GPU-f8", "GPU-f10"));
+  by_model.serial = "shared-serial";
+  EXPECT_THAT(uuids_of(by_model), ElementsAre("GPU-f0", "GPU-f4", "GPU-f8"));
+  by_model.model = "H100";
+  EXPECT_TRUE(uuids_of(by_model).empty());
+}
+
+TEST_P(StoreTest, SitesCreateGetUpdateListAndErrorCodes) {
+  const Organization acme = MakeOrganization("acme");
+  const Organization globex = MakeOrganization("globex");
+  Site site;
+  site.organization_id = acme.id;
+  site.name = "SIN-DC1";
+  site.latitude_deg = 1.33;
+  site.longitude_deg = 103.7;
+  site.radius_km = 50;
+  site.country = "SG";
+  auto created = store_->CreateSite(site);
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto fetched = store_->GetSite(created->id);
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  EXPECT_EQ(fetched->name, "SIN-DC1");
+  EXPECT_EQ(fetched->organization_id, acme.id);
+  EXPECT_DOUBLE_EQ(fetched->latitude_deg, 1.33);
+  EXPECT_DOUBLE_EQ(fetched->longitude_deg, 103.7);
+  EXPECT_DOUBLE_EQ(fetched->radius_km, 50);
+  EXPECT_EQ(fetched->country, "SG");
+
+  EXPECT_EQ(store_->CreateSite(site).status().code(), absl::StatusCode::kAlreadyExists);
+  Site elsewhere = site;
+  elsewhere.organization_id = globex.id;  // Names are unique per organization only.
+  ASSERT_TRUE(store_->CreateSite(elsewhere).ok());
+  Site orphan = site;
+  orphan.organization_id = globex.id + 50;
+  orphan.name = "orphan";
+  EXPECT_EQ(store_->CreateSite(orphan).status().code(), absl::StatusCode::kInvalidArgument);
+  Site bad = site;
+  bad.name = "bad";
+  bad.radius_km = 0;
+  EXPECT_EQ(store_->CreateSite(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad.radius_km = 10;
+  bad.latitude_deg = -95;
+  EXPECT_EQ(store_->CreateSite(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad.latitude_deg = 0;
+  bad.name = "";
+  EXPECT_EQ(store_->CreateSite(bad).status().code(), absl::StatusCode::kInvalidArgument);
+
+  Site changed = *fetched;
+  changed.name = "SIN-DC2";
+  changed.radius_km = 25;
+  ASSERT_TRUE(store_->UpdateSite(changed).ok());
+  EXPECT_EQ(store_->GetSite(created->id)->name, "SIN-DC2");
+  EXPECT_DOUBLE_EQ(store_->GetSite(created->id)->radius_km, 25);
+  changed.id = created->id + 100;
+  EXPECT_EQ(store_->UpdateSite(changed).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetSite(created->id + 100).status().code(), absl::StatusCode::kNotFound);
+
+  EXPECT_THAT(store_->ListSites(acme.id).value_or(std::vector<Site>{}), SizeIs(1));
+  EXPECT_THAT(store_->ListSites(globex.id).value_or(std::vector<Site>{}), SizeIs(1));
+  EXPECT_THAT(store_->ListSites(std::nullopt).value_or(std::vector<Site>{}), SizeIs(2));
+}
+
+TEST_P(StoreTest, ShipmentsCreateGetUpdateListAndErrorCodes) {
+  const Organization acme = MakeOrganization("acme");
+  const Organization globex = MakeOrganization("globex");
+  const Licence licence = MakeLicence(acme.id, "EL-1");
+  Shipment shipment;
+  shipment.organization_id = acme.id;
+  shipment.licence_id = licence.id;
+  shipment.reference = "AWB-123";
+  shipment.consignee = "Acme Compute Pte Ltd";
+  shipment.billed_country = "SG";
+  shipment.shipped_at = absl::FromUnixSeconds(1'760'000'000);
+  shipment.serials = {"1652123456789", "1652123456790"};
+  auto created = store_->CreateShipment(shipment);
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto fetched = store_->GetShipment(created->id);
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  EXPECT_EQ(fetched->licence_id, licence.id);
+  EXPECT_EQ(fetched->reference, "AWB-123");
+  EXPECT_EQ(fetched->consignee, "Acme Compute Pte Ltd");
+  EXPECT_EQ(fetched->billed_country, "SG");
+  EXPECT_EQ(fetched->shipped_at, absl::FromUnixSeconds(1'760'000'000));
+  EXPECT_THAT(fetched->serials, ElementsAre("1652123456789", "1652123456790"));
+
+  EXPECT_EQ(store_->CreateShipment(shipment).status().code(), absl::StatusCode::kAlreadyExists);
+  Shipment unlicensed = shipment;
+  unlicensed.reference = "AWB-124";
+  unlicensed.organization_id = globex.id;
+  unlicensed.licence_id = 0;  // Stored as no licence.
+  unlicensed.serials.clear();
+  auto second = store_->CreateShipment(unlicensed);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(store_->GetShipment(second->id)->licence_id, 0);
+  EXPECT_TRUE(store_->GetShipment(second->id)->serials.empty());
+  Shipment bad_licence = shipment;
+  bad_licence.reference = "AWB-125";
+  bad_licence.licence_id = licence.id + 30;
+  EXPECT_EQ(store_->CreateShipment(bad_licence).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  Shipment no_reference = shipment;
+  no_reference.reference = "";
+  EXPECT_EQ(store_->CreateShipment(no_reference).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  Shipment changed = *fetched;
+  changed.serials = {"1652123456791"};
+  changed.billed_country = "MY";
+  ASSERT_TRUE(store_->UpdateShipment(changed).ok());
+  EXPECT_THAT(store_->GetShipment(created->id)->serials, ElementsAre("1652123456791"));
+  EXPECT_EQ(store_->GetShipment(created->id)->billed_country, "MY");
+  changed.reference = "AWB-124";
+  EXPECT_EQ(store_->UpdateShipment(changed).code(), absl::StatusCode::kAlreadyExists);
+  changed.reference = "AWB-999";
+  changed.id = second->id + 10;
+  EXPECT_EQ(store_->UpdateShipment(changed).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetShipment(second->id + 10).status().code(), absl::StatusCode::kNotFound);
+
+  EXPECT_THAT(store_->ListShipments(acme.id).value_or(std::vector<Shipment>{}), SizeIs(1));
+  EXPECT_THAT(store_->ListShipments(std::nullopt).value_or(std::vector<Shipment>{}), SizeIs(2));
+}
+
+TEST_P(StoreTest, TokensLookupByHashRevokeAndErrorCodes) {
+  const Organization org = MakeOrganization("acme");
+  const Landmark landmark = MakeLandmark("sin-1");
+  ApiToken ops;
+  ops.name = "ops-acme";
+  ops.role = Role::kOperator;
+  ops.organization_id = org.id;
+  ops.secret_sha256 = HexHash('1');
+  auto created = store_->CreateToken(ops);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_GT(created->created_at, absl::FromUnixSeconds(1'600'000'000));  // Epoch -> now.
+  ApiToken lm;
+  lm.name = "landmark-sin-1";
+  lm.role = Role::kLandmark;
+  lm.landmark_id = landmark.id;
+  lm.secret_sha256 = HexHash('2');
+  ASSERT_TRUE(store_->CreateToken(lm).ok());
+  ApiToken admin;
+  admin.name = "root";
+  admin.role = Role::kAdmin;
+  admin.secret_sha256 = HexHash('3');
+  ASSERT_TRUE(store_->CreateToken(admin).ok());
+
+  auto found = store_->GetTokenBySecretHash(HexHash('1'));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->id, created->id);
+  EXPECT_EQ(found->name, "ops-acme");
+  EXPECT_EQ(found->role, Role::kOperator);
+  EXPECT_EQ(found->organization_id, org.id);
+  EXPECT_EQ(found->landmark_id, 0);
+  EXPECT_EQ(found->created_at, created->created_at);
+  EXPECT_FALSE(found->revoked);
+  auto found_landmark = store_->GetTokenBySecretHash(HexHash('2'));
+  ASSERT_TRUE(found_landmark.ok());
+  EXPECT_EQ(found_landmark->role, Role::kLandmark);
+  EXPECT_EQ(found_landmark->landmark_id, landmark.id);
+  EXPECT_EQ(store_->GetTokenBySecretHash(HexHash('9')).status().code(),
+            absl::StatusCode::kNotFound);
+
+  ASSERT_TRUE(store_->RevokeToken(created->id).ok());
+  ASSERT_TRUE(store_->RevokeToken(created->id).ok());  // Idempotent.
+  auto revoked = store_->GetTokenBySecretHash(HexHash('1'));
+  ASSERT_TRUE(revoked.ok());  // Still found, flagged.
+  EXPECT_TRUE(revoked->revoked);
+  EXPECT_FALSE(store_->GetTokenBySecretHash(HexHash('2'))->revoked);
+  EXPECT_EQ(store_->RevokeToken(created->id + 100).code(), absl::StatusCode::kNotFound);
+
+  auto all = store_->ListTokens();
+  ASSERT_TRUE(all.ok());
+  ASSERT_THAT(*all, SizeIs(3));
+  EXPECT_EQ((*all)[0].name, "ops-acme");
+  EXPECT_TRUE((*all)[0].revoked);
+  EXPECT_EQ((*all)[2].role, Role::kAdmin);
+
+  ApiToken same_name = ops;
+  same_name.secret_sha256 = HexHash('4');
+  EXPECT_EQ(store_->CreateToken(same_name).status().code(), absl::StatusCode::kAlreadyExists);
+  ApiToken same_hash = ops;
+  same_hash.name = "ops-acme-2";
+  EXPECT_EQ(store_->CreateToken(same_hash).status().code(), absl::StatusCode::kAlreadyExists);
+
+  ApiToken bad = ops;
+  bad.name = "bad";
+  bad.secret_sha256 = "not-a-hash";
+  EXPECT_EQ(store_->CreateToken(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad.secret_sha256 = std::string(64, 'A');  // Upper-case hex.
+  EXPECT_EQ(store_->CreateToken(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad.secret_sha256 = HexHash('5');
+  bad.organization_id = 0;  // Operator without organization.
+  EXPECT_EQ(store_->CreateToken(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad.organization_id = org.id + 50;  // Unknown organization.
+  EXPECT_EQ(store_->CreateToken(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad.role = Role::kLandmark;
+  bad.organization_id = 0;
+  bad.landmark_id = 0;
+  EXPECT_EQ(store_->CreateToken(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad.landmark_id = landmark.id + 50;  // Unknown landmark.
+  EXPECT_EQ(store_->CreateToken(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(store_->ListTokens().value_or(std::vector<ApiToken>{}), SizeIs(3));
+}
+
+TEST_P(StoreTest, TopologyAppendLatestAndPaginate) {
+  const Organization org = MakeOrganization("acme");
+  const Device device = MakeDevice(org.id, "GPU-1");
+  const Device other = MakeDevice(org.id, "GPU-2");
+  EXPECT_EQ(store_->LatestTopology(device.id).status().code(), absl::StatusCode::kNotFound);
+
+  TopologySnapshot snapshot;
+  snapshot.device_id = device.id;
+  snapshot.time = absl::FromUnixSeconds(100);
+  snapshot.peer_uuids = {"GPU-c", "GPU-a", "GPU-b", "GPU-a"};
+  auto first = store_->AppendTopology(snapshot);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_THAT(first->peer_uuids, ElementsAre("GPU-a", "GPU-b", "GPU-c"));
+  std::vector<int64_t> ids = {first->id};
+  for (int i = 1; i < 5; ++i) {
+    snapshot.time = absl::FromUnixSeconds(100 + i);
+    snapshot.peer_uuids = {absl::StrCat("GPU-p", i)};
+    auto appended = store_->AppendTopology(snapshot);
+    ASSERT_TRUE(appended.ok()) << appended.status();
+    ids.push_back(appended->id);
+  }
+  TopologySnapshot empty_peers;
+  empty_peers.device_id = other.id;
+  empty_peers.time = absl::FromUnixSeconds(999);
+  ASSERT_TRUE(store_->AppendTopology(empty_peers).ok());
+
+  auto latest = store_->LatestTopology(device.id);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(latest->id, ids.back());
+  EXPECT_EQ(latest->time, absl::FromUnixSeconds(104));
+  EXPECT_THAT(latest->peer_uuids, ElementsAre("GPU-p4"));
+  EXPECT_TRUE(store_->LatestTopology(other.id)->peer_uuids.empty());
+
+  PageRequest page{0, 2};
+  std::vector<int64_t> seen;
+  int pages = 0;
+  while (true) {
+    auto p = store_->ListTopology(device.id, page);
+    ASSERT_TRUE(p.ok()) << p.status();
+    ++pages;
+    for (const TopologySnapshot& t : p->items) {
+      EXPECT_EQ(t.device_id, device.id);
+      seen.push_back(t.id);
+    }
+    if (p->next_after_id == 0) break;
+    page.after_id = p->next_after_id;
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, ids);
+  auto first_page = store_->ListTopology(device.id, {0, 1});
+  ASSERT_TRUE(first_page.ok());
+  EXPECT_THAT(first_page->items[0].peer_uuids, ElementsAre("GPU-a", "GPU-b", "GPU-c"));
+
+  snapshot.device_id = other.id + 50;
+  EXPECT_EQ(store_->AppendTopology(snapshot).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreTest, DeviceEventsAppendAndPaginate) {
+  const Organization org = MakeOrganization("acme");
+  const Device device = MakeDevice(org.id, "GPU-1");
+  Host host;
+  host.organization_id = org.id;
+  host.hostname = "node-1";
+  auto created_host = store_->CreateHost(host);
+  ASSERT_TRUE(created_host.ok());
+
+  DeviceEvent event;
+  event.device_id = device.id;
+  event.time = absl::FromUnixSeconds(300);
+  event.kind = "host_changed";
+  event.host_id = created_host->id;
+  event.organization_id = org.id;
+  event.details_json = R"({"from_host":"node-0"})";
+  auto first = store_->AppendDeviceEvent(event);
+  ASSERT_TRUE(first.ok()) << first.status();
+  DeviceEvent bare;
+  bare.device_id = device.id;
+  bare.kind = "key_bound";  // Time left at the epoch: stored as now.
+  auto second = store_->AppendDeviceEvent(bare);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_GT(second->time, absl::FromUnixSeconds(1'600'000'000));
+
+  auto page = store_->ListDeviceEvents(device.id, {0, 1});
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_THAT(page->items, SizeIs(1));
+  const DeviceEvent& e = page->items[0];
+  EXPECT_EQ(e.id, first->id);
+  EXPECT_EQ(e.kind, "host_changed");
+  EXPECT_EQ(e.time, absl::FromUnixSeconds(300));
+  EXPECT_EQ(e.host_id, created_host->id);
+  EXPECT_EQ(e.organization_id, org.id);
+  EXPECT_EQ(e.details_json, R"({"from_host":"node-0"})");
+  EXPECT_EQ(page->next_after_id, first->id);
+  auto rest = store_->ListDeviceEvents(device.id, {page->next_after_id, 10});
+  ASSERT_TRUE(rest.ok());
+  ASSERT_THAT(rest->items, SizeIs(1));
+  EXPECT_EQ(rest->items[0].kind, "key_bound");
+  EXPECT_EQ(rest->items[0].host_id, 0);
+  EXPECT_EQ(rest->items[0].time, second->time);
+  EXPECT_EQ(rest->next_after_id, 0);
+  EXPECT_TRUE(store_->ListDeviceEvents(device.id + 1, {})->items.empty());
+
+  DeviceEvent bad = event;
+  bad.details_json = "{";
+  EXPECT_EQ(store_->AppendDeviceEvent(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = event;
+  bad.kind = "";
+  EXPECT_EQ(store_->AppendDeviceEvent(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = event;
+  bad.host_id = created_host->id + 9;
+  EXPECT_EQ(store_->AppendDeviceEvent(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = event;
+  bad.device_id = device.id + 9;
+  EXPECT_EQ(store_->AppendDeviceEvent(bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreTest, TelemetryKeepsOnlyTheLatest) {
+  const Organization org = MakeOrganization("acme");
+  const Device device = MakeDevice(org.id, "GPU-1");
+  EXPECT_EQ(store_->GetTelemetry(device.id).status().code(), absl::StatusCode::kNotFound);
+  Telemetry t;
+  t.device_id = device.id;
+  t.time = absl::FromUnixSeconds(1'000);
+  t.temperature_c = 61.5;
+  t.power_w = 420;
+  t.utilization_pct = 97;
+  t.ecc_uncorrected = 1;
+  t.xid_count = 2;
+  t.last_xid = 79;
+  ASSERT_TRUE(store_->PutTelemetry(t).ok());
+  auto stored = store_->GetTelemetry(device.id);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->time, absl::FromUnixSeconds(1'000));
+  EXPECT_DOUBLE_EQ(stored->temperature_c, 61.5);
+  EXPECT_DOUBLE_EQ(stored->power_w, 420);
+  EXPECT_DOUBLE_EQ(stored->utilization_pct, 97);
+  EXPECT_EQ(stored->ecc_uncorrected, 1);
+  EXPECT_EQ(stored->xid_count, 2);
+  EXPECT_EQ(stored->last_xid, 79);
+
+  Telemetry newer = t;
+  newer.time = absl::FromUnixSeconds(2'000);
+  newer.temperature_c = 70;
+  newer.last_xid = 0;
+  ASSERT_TRUE(store_->PutTelemetry(newer).ok());
+  Telemetry older = t;
+  older.time = absl::FromUnixSeconds(1'500);
+  older.temperature_c = 10;
+  ASSERT_TRUE(store_->PutTelemetry(older).ok());  // Accepted, ignored.
+  stored = store_->GetTelemetry(device.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->time, absl::FromUnixSeconds(2'000));
+  EXPECT_DOUBLE_EQ(stored->temperature_c, 70);
+  EXPECT_EQ(stored->last_xid, 0);
+
+  Telemetry unknown = t;
+  unknown.device_id = device.id + 7;
+  EXPECT_EQ(store_->PutTelemetry(unknown).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetTelemetry(device.id + 7).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreTest, MinRttsPerPairCountLastTimeAndWindow) {
+  const Organization org = MakeOrganization("acme");
+  const Device a = MakeDevice(org.id, "GPU-A");
+  const Device b = MakeDevice(org.id, "GPU-B");
+  const Device silent = MakeDevice(org.id, "GPU-silent");
+  const Landmark l1 = MakeLandmark("l1");
+  const Landmark l2 = MakeLandmark("l2");
+  const absl::Time t0 = absl::FromUnixSeconds(1'750'000'000);
+  // (device, landmark, seconds after t0, rtt_ns); sequences are per pair.
+  struct Row {
+    int64_t device_id;
+    int64_t landmark_id;
+    int seconds;
+    int64_t rtt_ns;
+  };
+  const std::vector<Row> rows = {
+      {a.id, l1.id, 0, 5'000}, {a.id, l1.id, 10, 3'000}, {a.id, l1.id, 20, 4'000},
+      {a.id, l2.id, 5, 9'000}, {a.id, l2.id, 30, 8'000},
+      {b.id, l1.id, 15, 7'000}, {b.id, l2.id, 1, 2'000}, {b.id, l2.id, 25, 6'000},
+  };
+  int64_t batch_sequence = 0;
+  for (const Landmark& landmark : {l1, l2}) {
+    MeasurementBatch batch;
+    batch.landmark_id = landmark.id;
+    batch.batch_sequence = ++batch_sequence;
+    int64_t sequence = 0;
+    for (const Row& row : rows) {
+      if (row.landmark_id != landmark.id) continue;
+      Measurement m = MakeMeasurement(row.device_id, ++sequence);
+      m.time = t0 + absl::Seconds(row.seconds);
+      m.rtt_ns = row.rtt_ns;
+      batch.measurements.push_back(m);
+    }
+    ASSERT_TRUE(store_->IngestMeasurements(batch).ok());
+  }
+
+  auto all = store_->MinRtts(std::nullopt, t0);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_THAT(*all, SizeIs(4));
+  auto expect = [&](const MinRtt& m, int64_t device_id, int64_t landmark_id, int64_t min_rtt_ns,
+                    int64_t count, int last_seconds) {
+    EXPECT_EQ(m.device_id, device_id);
+    EXPECT_EQ(m.landmark_id, landmark_id);
+    EXPECT_EQ(m.min_rtt_ns, min_rtt_ns);
+    EXPECT_EQ(m.count, count);
+    EXPECT_EQ(m.last_time, t0 + absl::Seconds(last_seconds));
+  };
+  expect((*all)[0], a.id, l1.id, 3'000, 3, 20);
+  expect((*all)[1], a.id, l2.id, 8'000, 2, 30);
+  expect((*all)[2], b.id, l1.id, 7'000, 1, 15);
+  expect((*all)[3], b.id, l2.id, 2'000, 2, 25);
+
+  // `since` is inclusive and drops older measurements from min, count and last_time.
+  auto window = store_->MinRtts(std::nullopt, t0 + absl::Seconds(15));
+  ASSERT_TRUE(window.ok()) << window.status();
+  ASSERT_THAT(*window, SizeIs(4));
+  expect((*window)[0], a.id, l1.id, 4'000, 1, 20);
+  expect((*window)[1], a.id, l2.id, 8'000, 1, 30);
+  expect((*window)[2], b.id, l1.id, 7'000, 1, 15);
+  expect((*window)[3], b.id, l2.id, 6'000, 1, 25);
+  auto late = store_->MinRtts(std::nullopt, t0 + absl::Seconds(21));
+  ASSERT_TRUE(late.ok());
+  ASSERT_THAT(*late, SizeIs(2));
+  expect((*late)[0], a.id, l2.id, 8'000, 1, 30);
+  expect((*late)[1], b.id, l2.id, 6'000, 1, 25);
+
+  auto only_b = store_->MinRtts(b.id, t0);
+  ASSERT_TRUE(only_b.ok()) << only_b.status();
+  ASSERT_THAT(*only_b, SizeIs(2));
+  expect((*only_b)[0], b.id, l1.id, 7'000, 1, 15);
+  expect((*only_b)[1], b.id, l2.id, 2'000, 2, 25);
+  auto only_b_late = store_->MinRtts(b.id, t0 + absl::Seconds(20));
+  ASSERT_TRUE(only_b_late.ok());
+  ASSERT_THAT(*only_b_late, SizeIs(1));
+  expect((*only_b_late)[0], b.id, l2.id, 6'000, 1, 25);
+  EXPECT_TRUE(store_->MinRtts(silent.id, t0)->empty());
+  EXPECT_TRUE(store_->MinRtts(std::nullopt, t0 + absl::Hours(1))->empty());
+}
+
+Verdict MakeVerdict(int64_t device_id, int seconds, VerdictStatus status) {
+  Verdict v;
+  v.device_id = device_id;
+  v.time = absl::FromUnixSeconds(seconds);
+  v.status = status;
+  v.reason = absl::StrCat("at ", seconds);
+  v.region_summary_json = absl::StrCat(R"({"t":)", seconds, "}");
+  v.assurance = AssuranceLevel::kL1;
+  return v;
+}
+
+TEST_P(StoreTest, LatestVerdictsPerOrganizationInDeviceOrder) {
+  const Organization acme = MakeOrganization("acme");
+  const Organization globex = MakeOrganization("globex");
+  const Device a1 = MakeDevice(acme.id, "GPU-a1");
+  const Device g1 = MakeDevice(globex.id, "GPU-g1");
+  const Device a2 = MakeDevice(acme.id, "GPU-a2");
+  MakeDevice(acme.id, "GPU-a3-no-verdict");
+  EXPECT_TRUE(store_->LatestVerdicts(std::nullopt)->empty());
+  ASSERT_TRUE(store_->AppendVerdict(MakeVerdict(a2.id, 10, VerdictStatus::kCompliant)).ok());
+  ASSERT_TRUE(store_->AppendVerdict(MakeVerdict(a1.id, 11, VerdictStatus::kUnproven)).ok());
+  ASSERT_TRUE(store_->AppendVerdict(MakeVerdict(g1.id, 12, VerdictStatus::kCompliant)).ok());
+  ASSERT_TRUE(store_->AppendVerdict(MakeVerdict(a2.id, 13, VerdictStatus::kViolation)).ok());
+  ASSERT_TRUE(store_->AppendVerdicts({MakeVerdict(a1.id, 14, VerdictStatus::kCompliant),
+                                      MakeVerdict(g1.id, 15, VerdictStatus::kViolation),
+                                      MakeVerdict(g1.id, 16, VerdictStatus::kUnproven)})
+                  .ok());
+
+  auto all = store_->LatestVerdicts(std::nullopt);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_THAT(*all, SizeIs(3));
+  EXPECT_EQ((*all)[0].device_id, a1.id);
+  EXPECT_EQ((*all)[0].status, VerdictStatus::kCompliant);
+  EXPECT_EQ((*all)[0].time, absl::FromUnixSeconds(14));
+  EXPECT_EQ((*all)[0].region_summary_json, R"({"t":14})");
+  EXPECT_EQ((*all)[0].assurance, AssuranceLevel::kL1);
+  EXPECT_EQ((*all)[1].device_id, g1.id);
+  EXPECT_EQ((*all)[1].status, VerdictStatus::kUnproven);
+  EXPECT_EQ((*all)[2].device_id, a2.id);
+  EXPECT_EQ((*all)[2].status, VerdictStatus::kViolation);
+  EXPECT_EQ((*all)[2].reason, "at 13");
+  for (const Verdict& v : *all) {
+    auto latest = store_->LatestVerdict(v.device_id);
+    ASSERT_TRUE(latest.ok());
+    EXPECT_EQ(latest->id, v.id);
+  }
+
+  auto acme_only = store_->LatestVerdicts(acme.id);
+  ASSERT_TRUE(acme_only.ok());
+  ASSERT_THAT(*acme_only, SizeIs(2));
+  EXPECT_EQ((*acme_only)[0].device_id, a1.id);
+  EXPECT_EQ((*acme_only)[1].device_id, a2.id);
+  EXPECT_TRUE(store_->LatestVerdicts(globex.id + 10)->empty());
+}
+
+TEST_P(StoreTest, AppendVerdictsIsAtomic) {
+  const Organization org = MakeOrganization("acme");
+  const Device a = MakeDevice(org.id, "GPU-a");
+  const Device b = MakeDevice(org.id, "GPU-b");
+  ASSERT_TRUE(store_->AppendVerdicts({}).ok());
+  // An unknown device in the middle: nothing of the call is stored.
+  auto status = store_->AppendVerdicts({MakeVerdict(a.id, 1, VerdictStatus::kCompliant),
+                                        MakeVerdict(b.id + 50, 2, VerdictStatus::kCompliant),
+                                        MakeVerdict(b.id, 3, VerdictStatus::kCompliant)});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(status.message()).find("verdicts[1]"), std::string::npos) << status;
+  EXPECT_EQ(store_->LatestVerdict(a.id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->LatestVerdicts(std::nullopt)->empty());
+  // Invalid JSON is refused before anything is written.
+  Verdict bad_json = MakeVerdict(b.id, 4, VerdictStatus::kCompliant);
+  bad_json.region_summary_json = "{";
+  EXPECT_EQ(store_->AppendVerdicts({MakeVerdict(a.id, 1, VerdictStatus::kCompliant), bad_json})
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->ListVerdicts(a.id, {})->items.empty());
+
+  std::vector<Verdict> many;
+  for (int i = 0; i < 500; ++i) {
+    many.push_back(MakeVerdict(i % 2 == 0 ? a.id : b.id, 100 + i, VerdictStatus::kUnproven));
+  }
+  ASSERT_TRUE(store_->AppendVerdicts(many).ok());
+  EXPECT_THAT(store_->ListVerdicts(a.id, {0, kMaxPageSize})->items, SizeIs(250));
+  EXPECT_EQ(store_->LatestVerdict(b.id)->time, absl::FromUnixSeconds(599));
+  EXPECT_EQ(store_->LatestVerdict(a.id)->time, absl::FromUnixSeconds(598));
+}
+
+TEST_P(StoreTest, ResolveAlertStateMachine) {
+  const Organization org = MakeOrganization("acme");
+  Alert alert;
+  alert.organization_id = org.id;
+  alert.type = "went_dark";
+  auto open = store_->CreateAlert(alert);
+  auto acked = store_->CreateAlert(alert);
+  ASSERT_TRUE(open.ok() && acked.ok());
+  ASSERT_TRUE(
+      store_->AcknowledgeAlert(acked->id, "ops", "looking", absl::FromUnixSeconds(10)).ok());
+
+  // open -> resolved and acknowledged -> resolved.
+  ASSERT_TRUE(store_->ResolveAlert(open->id, absl::FromUnixSeconds(20)).ok());
+  ASSERT_TRUE(store_->ResolveAlert(acked->id, absl::FromUnixSeconds(30)).ok());
+  EXPECT_EQ(store_->GetAlert(open->id)->state, AlertState::kResolved);
+  auto resolved = store_->GetAlert(acked->id);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->state, AlertState::kResolved);
+  EXPECT_EQ(resolved->acknowledged_by, "ops");  // The acknowledgement stays on record.
+  EXPECT_EQ(resolved->acknowledged_at, absl::FromUnixSeconds(10));
+
+  // resolved is final.
+  EXPECT_EQ(store_->ResolveAlert(open->id, absl::FromUnixSeconds(40)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->AcknowledgeAlert(open->id, "ops", "", absl::FromUnixSeconds(40)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->ResolveAlert(acked->id + 100, absl::FromUnixSeconds(40)).code(),
+            absl::StatusCode::kNotFound);
+  AlertFilter resolved_filter;
+  resolved_filter.state = AlertState::kResolved;
+  EXPECT_THAT(store_->ListAlerts(resolved_filter)->items, SizeIs(2));
+}
+
+// A database written by a schema-v1 binary opens as v2 with its data intact and the new
+// columns at their defaults; the v2 features work on the old records.
+TEST_P(StoreTest, MigratesV1DatabaseToV2PreservingData) {
+  // SetUp migrated its location to the latest version; start over on a fresh location built
+  // with migration 1 only.
+  store_.reset();
+  ASSERT_TRUE(backend_->NewLocation().ok());
+  {
+    auto raw = backend_->OpenRaw();
+    ASSERT_TRUE(raw.ok()) << raw.status();
+    internal::SqlDatabase& db = **raw;
+    ASSERT_TRUE(internal::RunMigrationsUpTo(db, 1).ok());
+    ASSERT_EQ(internal::CurrentSchemaVersion(db).value_or(-1), 1);
+    const std::string blob_key = db.dialect() == internal::SqlDialect::kSqlite
+                                     ? "X'6b6579'"
+                                     : "'\\x6b6579'::bytea";
+    ASSERT_TRUE(db.ExecScript(absl::StrCat(
+                      "INSERT INTO organizations (id, name, created_at_ns) VALUES (1, 'acme', 5);"
+                      "INSERT INTO landmarks (id, name, latitude_deg, longitude_deg, public_key, "
+                      "status, created_at_ns) VALUES (1, 'sin-1', 1.3, 103.8, ",
+                      blob_key, ", 'active', 6);"
+                      "INSERT INTO landmarks (id, name, latitude_deg, longitude_deg, public_key, "
+                      "status, created_at_ns) VALUES (2, 'sin-2', 1.4, 103.9, ",
+                      blob_key, ", 'retired', 6);"
+                      "INSERT INTO hosts (id, organization_id, hostname, first_seen_ns, "
+                      "last_seen_ns) VALUES (1, 1, 'node-1', 7, 8);"
+                      "INSERT INTO devices (id, organization_id, host_id, licence_id, uuid, "
+                      "serial, ueid, model, key_public_key, key_id, assurance_level, "
+                      "first_seen_ns, last_seen_ns) VALUES (1, 1, 1, NULL, 'GPU-old', 'S1', '', "
+                      "'H100', ",
+                      blob_key, ", 'kid', 1, 9, 10);"
+                      "INSERT INTO measurement_batches (id, landmark_id, batch_sequence, "
+                      "content_hash, measurement_count, received_at_ns) VALUES (1, 1, 1, ",
+                      blob_key, ", 2, 11);"
+                      "INSERT INTO measurements (id, device_id, landmark_id, time_ns, rtt_ns, "
+                      "nonce, sequence, key_id, reply_signature, batch_id) VALUES "
+                      "(1, 1, 1, 1000, 700, ", blob_key, ", 1, 'kid', ", blob_key, ", 1), "
+                      "(2, 1, 1, 2000, 500, ", blob_key, ", 2, 'kid', ", blob_key, ", 1);"
+                      "INSERT INTO verdicts (id, device_id, time_ns, status, reason, "
+                      "region_summary_json, estimate_latitude_deg, estimate_longitude_deg, "
+                      "estimate_radius_km, robustness_f, assurance_level) VALUES "
+                      "(1, 1, 20, 'unproven', 'first', '{}', 0, 0, 0, 0, 0), "
+                      "(2, 1, 30, 'compliant', 'second', '{}', 1.3, 103.8, 50, 1, 1);"
+                      "INSERT INTO alerts (id, organization_id, device_id, type, severity, "
+                      "subject, evidence_json, state, acknowledged_by, acknowledge_comment, "
+                      "created_at_ns, acknowledged_at_ns) VALUES (1, 1, 1, 'went_dark', "
+                      "'warning', 's', '{}', 'open', '', '', 40, 0);"))
+                    .ok());
+    if (db.dialect() == internal::SqlDialect::kPostgres) {
+      // Explicit ids do not advance identity sequences; a v1 server would have used them.
+      for (const char* table : {"organizations", "landmarks", "hosts", "devices",
+                                "measurement_batches", "measurements", "verdicts", "alerts"}) {
+        ASSERT_TRUE(db.ExecScript(absl::StrCat("SELECT setval(pg_get_serial_sequence('", table,
+                                               "', 'id'), (SELECT MAX(id) FROM ", table, "))"))
+                        .ok());
+      }
+    }
+  }
+  auto reopened = backend_->Open();
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  store_ = *std::move(reopened);
+  EXPECT_EQ(store_->SchemaVersion().value_or(-1), 2);
+
+  auto org = store_->GetOrganization(1);
+  ASSERT_TRUE(org.ok()) << org.status();
+  EXPECT_EQ(org->name, "acme");
+  auto landmark = store_->GetLandmark(1);
+  ASSERT_TRUE(landmark.ok()) << landmark.status();
+  EXPECT_EQ(landmark->public_key, "key");
+  EXPECT_EQ(landmark->wire_id, "");
+  EXPECT_EQ(landmark->country, "");
+  EXPECT_EQ(store_->GetLandmark(2)->status, LandmarkStatus::kRetired);
+  auto host = store_->GetHost(1);
+  ASSERT_TRUE(host.ok()) << host.status();
+  EXPECT_EQ(host->hostname, "node-1");
+  EXPECT_EQ(host->site_id, 0);
+  EXPECT_EQ(host->probe_address, "");
+  auto device = store_->GetDeviceByUuid("GPU-old");
+  ASSERT_TRUE(device.ok()) << device.status();
+  EXPECT_EQ(device->host_id, 1);
+  EXPECT_EQ(device->key.assurance, AssuranceLevel::kL1);
+  EXPECT_EQ(device->architecture, "");
+  EXPECT_EQ(device->key.bound_at, absl::UnixEpoch());
+  EXPECT_EQ(CountMeasurements(), 2);
+  EXPECT_EQ(store_->GetAlert(1)->type, "went_dark");
+
+  // latest_verdict_id was backfilled by the migration.
+  auto latest = store_->LatestVerdicts(std::nullopt);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  ASSERT_THAT(*latest, SizeIs(1));
+  EXPECT_EQ(latest->front().id, 2);
+  EXPECT_EQ(latest->front().reason, "second");
+  auto rtts = store_->MinRtts(std::nullopt, absl::UnixEpoch());
+  ASSERT_TRUE(rtts.ok()) << rtts.status();
+  ASSERT_THAT(*rtts, SizeIs(1));
+  EXPECT_EQ(rtts->front().min_rtt_ns, 500);
+  EXPECT_EQ(rtts->front().count, 2);
+
+  // v2 writes on v1 records, and new ids continue after the old ones.
+  Landmark upgraded = *landmark;
+  upgraded.wire_id = kWireIdA;
+  upgraded.country = "SG";
+  ASSERT_TRUE(store_->UpdateLandmark(upgraded).ok());
+  EXPECT_EQ(store_->GetLandmarkByWireId(kWireIdA)->id, 1);
+  Device new_device = *device;
+  new_device.uuid = "GPU-new";
+  auto created = store_->CreateDevice(new_device);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_GT(created->id, 1);
+  ASSERT_TRUE(store_->ResolveAlert(1, absl::FromUnixSeconds(50)).ok());
+
+  // Reopening does not run migration 2 again.
+  store_.reset();
+  auto again = backend_->Open();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->SchemaVersion().value_or(-1), 2);
+  EXPECT_EQ((*again)->GetLandmark(1)->country, "SG");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, StoreTest, ::testing::ValuesIn(Backends()),
