@@ -130,6 +130,10 @@ export function handle(world, req, url, body) {
     if (q('device_id')) as = as.filter((a) => String(a.device_id) === q('device_id'));
     return [200, page(as, url)];
   }
+  if ((m = /^\/alerts\/(\d+)$/.exec(p))) {
+    const a = scoped(world.alerts).find((x) => x.id === Number(m[1]));
+    return a ? [200, a] : [404, { error: { code: 'not_found', message: 'alert not found' } }];
+  }
   if ((m = /^\/alerts\/(\d+)\/acknowledge$/.exec(p)) && req.method === 'POST') {
     if (me.role === 'auditor') return [403, { error: { code: 'permission_denied', message: 'auditors cannot acknowledge' } }];
     const a = scoped(world.alerts).find((x) => x.id === Number(m[1]));

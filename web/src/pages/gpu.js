@@ -105,9 +105,10 @@ async function drawRegion(view, region, info) {
     view.addShape(g, { fill: 'rgba(26,127,90,0.22)', stroke: '#1a7f5a', width: 1.5, dash: [5, 3] });
   }
   const caps = region.caps || [];
+  let capsDrawn = 0;
   caps.forEach((c, i) => {
     const g = circleGeometry(c.latitude_deg, c.longitude_deg, c.radius_km);
-    view.addShape(g, { stroke: kCapColors[i % kCapColors.length], width: 1.6 });
+    if (view.addShape(g, { stroke: kCapColors[i % kCapColors.length], width: 1.6 })) capsDrawn++;
     geoms.push(g);
   });
   view.setLandmarks(caps.map((c) => ({ name: c.name, latitude_deg: c.latitude_deg, longitude_deg: c.longitude_deg, status: 'active' })));
@@ -124,8 +125,10 @@ async function drawRegion(view, region, info) {
     view.addShape(circleGeometry(est.latitude_deg, est.longitude_deg, Math.max(0.5, (est.uncertainty_km || 10) / 25)), { fill: '#111' });
     geoms.push(eg);
   }
-  view.fitGeometries(regionGeom ? [regionGeom, ...geoms.slice(-1)] : geoms.length ? geoms : []);
-  view.root.dataset.caps = String(caps.length);
+  // Caps are usually far larger than their intersection: frame the region (and the estimate);
+  // the reset button shows every cap on the whole world.
+  view.fitGeometries(regionGeom ? [regionGeom, ...(est ? geoms.slice(-1) : [])] : geoms);
+  view.root.dataset.caps = String(capsDrawn);
   view.root.dataset.regionRings = String(regionGeom ? regionGeom.coordinates.length : 0);
 
   const lic2 = [
@@ -164,7 +167,7 @@ async function rttSection(id, region) {
   for (const c of region?.caps || []) lmName.set(c.landmark_id, c.name);
   const rows = Array.isArray(rtts) ? rtts : rtts?.items || rtts?.rtts || [];
   const nodes = [table([
-    { label: 'Landmark', get: (r) => lmName.get(r.landmark_id) || r.name || `#${r.landmark_id}` },
+    { label: 'Landmark', get: (r) => r.landmark_name || lmName.get(r.landmark_id) || `#${r.landmark_id}` },
     { label: 'Min RTT (ms)', class: 'num', get: (r) => fmtFixed(rttMs({ rtt_ms: r.min_rtt_ms, rtt_ns: r.min_rtt_ns }), 3) },
     { label: 'Bound (km)', class: 'num', get: (r) => { const ms = rttMs({ rtt_ms: r.min_rtt_ms, rtt_ns: r.min_rtt_ns }); return ms == null ? '—' : fmtNumber(Math.round(ms * 149.896229)); } },
     { label: 'Samples', class: 'num', get: (r) => fmtNumber(r.count ?? r.samples) },
@@ -245,7 +248,7 @@ async function timelineSection(id, device) {
   if (device.first_seen) items.push({ time: device.first_seen, kind: 'enrolled', text: 'First seen (enrolled)' });
   for (const e of events) items.push({ time: e.time || e.created_at, kind: e.type || e.kind || 'event', text: describeEvent(e) });
   for (const t of topology) {
-    const peers = t.nvlink_peers || t.peers || [];
+    const peers = t.peer_uuids || t.nvlink_peers || t.peers || [];
     items.push({ time: t.time || t.created_at, kind: 'topology', text: `NVLink peers: ${peers.length ? peers.join(', ') : 'none'}` });
   }
   let last = null;
@@ -262,7 +265,7 @@ async function timelineSection(id, device) {
 function describeEvent(e) {
   const d = e.details || e.detail || e.data || {};
   const parts = Object.entries(typeof d === 'object' ? d : { detail: d }).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`);
-  return `${e.summary || e.message || e.type || 'event'}${parts.length ? ' — ' + parts.join(', ') : ''}`;
+  return `${e.summary || e.message || e.type || e.kind || 'event'}${parts.length ? ' — ' + parts.join(', ') : ''}`;
 }
 
 async function alertsSection(id) {

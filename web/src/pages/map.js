@@ -24,6 +24,7 @@ export async function renderMap(main, ctx) {
     onSelectCluster: (ids) => showCluster(ids),
   });
   layout.append(side);
+  window.__lightconeMap = view;  // read by the browser tests (cluster positions)
 
   const [devices, sites, landmarks] = await Promise.all([
     listAll('/devices'), listAll('/sites'), listAll('/landmarks').catch(() => []),

@@ -1,0 +1,163 @@
+// Runs the dashboard's browser tests against a real `lightcone server` seeded with a fleet.
+//
+//   node tests/browser/run.mjs --lightcone build/lightcone --web-root web/dist \
+//        --artifacts build/browser-artifacts [--only map_test] [--gpus 2000]
+//
+// For each run: a fresh SQLite store in a temporary directory, seeded by
+// `lightcone demo seed --db sqlite:PATH --gpus N --tokens-out FILE`; the server started with
+// `lightcone server --db sqlite:PATH --listen 127.0.0.1:PORT --web-root DIR`; Debian's chromium
+// driven headless through playwright-core with a fresh --user-data-dir. Screenshots go to
+// --artifacts. The last line is "N passed, N failed, N skipped".
+//
+// Development against another server: --base-url URL --tokens FILE (no seeding, no server).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { launchBrowser, kSourceDir } from './lib.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const kServerStartTimeoutMs = 120_000;
+const kSeedTimeoutMs = 600_000;
+
+function arg(name, def) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+
+const options = {
+  lightcone: path.resolve(arg('--lightcone', process.env.LIGHTCONE_BIN || path.join(kSourceDir, 'build', 'lightcone'))),
+  webRoot: path.resolve(arg('--web-root', process.env.LIGHTCONE_WEB_ROOT || path.join(kSourceDir, 'web', 'dist'))),
+  artifacts: path.resolve(arg('--artifacts', process.env.LIGHTCONE_BROWSER_ARTIFACTS || path.join(kSourceDir, 'build', 'browser-artifacts'))),
+  only: arg('--only', ''),
+  gpus: Number(arg('--gpus', '2000')),
+  baseUrl: arg('--base-url', ''),
+  tokensFile: arg('--tokens', ''),
+  keep: process.argv.includes('--keep'),
+};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+async function waitHealthy(baseUrl, child, logFile) {
+  const deadline = Date.now() + kServerStartTimeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`lightcone server exited with ${child.exitCode}; log:\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`);
+    try {
+      const r = await fetch(`${baseUrl}/api/v1/health`);
+      if (r.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`lightcone server did not answer /api/v1/health within ${kServerStartTimeoutMs / 1000} s`);
+}
+
+// The tokens file of `demo seed` as {admin, auditor, operators: [{token, organization_id, name}]}.
+// Accepts a list of token objects ({role, token, organization_id, name}) or an object keyed by
+// name/role whose values are such objects or bare secrets.
+export function normalizeTokens(raw) {
+  const list = [];
+  const visit = (v, key) => {
+    if (typeof v === 'string') list.push({ name: key, role: /admin/.test(key) ? 'admin' : /auditor/.test(key) ? 'auditor' : /operator/.test(key) ? 'operator' : key, token: v, organization_id: 0 });
+    else if (Array.isArray(v)) v.forEach((x, i) => visit(x, key));
+    else if (v && typeof v === 'object' && typeof v.token === 'string') list.push({ name: v.name || key, role: v.role || key, token: v.token, organization_id: v.organization_id || 0 });
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) visit(x, k);
+  };
+  visit(raw, '');
+  const out = { all: list, admin: list.find((t) => t.role === 'admin')?.token, auditor: list.find((t) => t.role === 'auditor')?.token, operators: list.filter((t) => t.role === 'operator') };
+  if (!out.admin) throw new Error(`no admin token among ${list.map((t) => t.name + '/' + t.role).join(', ')}`);
+  return out;
+}
+
+async function startWorld(tmp) {
+  if (options.baseUrl) {
+    return { baseUrl: options.baseUrl.replace(/\/$/, ''), tokens: normalizeTokens(JSON.parse(fs.readFileSync(options.tokensFile, 'utf8'))), stop: async () => {} };
+  }
+  if (!fs.existsSync(path.join(options.webRoot, 'index.html'))) {
+    throw new Error(`${options.webRoot}/index.html is missing: build the dashboard first (cd web && npm ci && npm run build)`);
+  }
+  if (!fs.existsSync(options.lightcone)) throw new Error(`${options.lightcone} is missing: build the lightcone target first`);
+  const db = `sqlite:${path.join(tmp, 'fleet.db')}`;
+  const tokensFile = path.join(tmp, 'tokens.json');
+  console.log(`# seeding ${options.gpus} GPUs: lightcone demo seed --db ${db} --gpus ${options.gpus} --tokens-out ${tokensFile}`);
+  const seed = spawnSync(options.lightcone, ['demo', 'seed', '--db', db, '--gpus', String(options.gpus), '--tokens-out', tokensFile], { encoding: 'utf8', timeout: kSeedTimeoutMs });
+  if (seed.status !== 0) throw new Error(`lightcone demo seed failed (exit ${seed.status}${seed.error ? ', ' + seed.error.message : ''}):\n${(seed.stderr || '').slice(-3000)}`);
+  const tokens = normalizeTokens(JSON.parse(fs.readFileSync(tokensFile, 'utf8')));
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const logFile = path.join(tmp, 'server.log');
+  const log = fs.openSync(logFile, 'w');
+  const child = spawn(options.lightcone, ['server', '--db', db, '--listen', `127.0.0.1:${port}`, '--web-root', options.webRoot], { stdio: ['ignore', log, log] });
+  await waitHealthy(baseUrl, child, logFile);
+  console.log(`# server on ${baseUrl} (log ${logFile})`);
+  return {
+    baseUrl, tokens,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => { const t = setTimeout(() => { child.kill('SIGKILL'); r(); }, 10_000); child.on('exit', () => { clearTimeout(t); r(); }); });
+      }
+      fs.mkdirSync(options.artifacts, { recursive: true });
+      fs.copyFileSync(logFile, path.join(options.artifacts, `server${options.only ? '-' + options.only : ''}.log`));
+    },
+  };
+}
+
+class SkipError extends Error {}
+
+async function main() {
+  const files = fs.readdirSync(here).filter((f) => f.endsWith('_test.mjs')).sort()
+    .filter((f) => !options.only || f === `${options.only}.mjs` || f === options.only);
+  if (!files.length) throw new Error(`no test matches ${options.only || '*_test.mjs'}`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lightcone-browser-'));
+  let world = null, browser = null;
+  let passed = 0, failed = 0, skipped = 0;
+  try {
+    world = await startWorld(tmp);
+    browser = await launchBrowser();
+    for (const file of files) {
+      const mod = await import(pathToFileURL(path.join(here, file)).href);
+      for (const [name, fn] of Object.entries(mod).filter(([n, f]) => n.startsWith('test') && typeof f === 'function')) {
+        const label = `${file.replace(/\.mjs$/, '')}.${name}`;
+        const ctx = {
+          ...world, browser, artifacts: options.artifacts,
+          skip: (why) => { throw new SkipError(why); },
+          log: (...a) => console.log('   ', ...a),
+        };
+        try {
+          await fn(ctx);
+          passed++;
+          console.log(`ok   ${label}`);
+        } catch (err) {
+          if (err instanceof SkipError) { skipped++; console.log(`skip ${label}: ${err.message}`); continue; }
+          failed++;
+          console.log(`FAIL ${label}\n     ${(err.stack || String(err)).split('\n').join('\n     ')}`);
+        } finally {
+          for (const p of browser.context.pages()) await p.close().catch(() => {});
+        }
+      }
+    }
+    // The page must make no request outside the server.
+    const outside = browser.requests.filter((u) => /^(https?|wss?):/.test(u) && !u.startsWith(world.baseUrl + '/'));
+    if (outside.length) { failed++; console.log(`FAIL requests outside the server: ${[...new Set(outside)].slice(0, 5).join(', ')}`); } else { passed++; console.log('ok   no request outside the server'); }
+  } catch (err) {
+    failed++;
+    console.log(`FAIL setup: ${err.stack || err}`);
+  } finally {
+    if (browser) await browser.close();
+    if (world) await world.stop().catch((e) => console.log(`# stopping the server: ${e.message}`));
+    if (!options.keep) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+await main();
