@@ -63,6 +63,7 @@ const css = fs.readFileSync(path.join(here, 'src', 'app.css'), 'utf8') +
 fs.writeFileSync(path.join(outdir, 'app.css'), css);
 fs.copyFileSync(path.join(here, 'src', 'index.html'), path.join(outdir, 'index.html'));
 fs.copyFileSync(atlasTopo, path.join(outdir, 'atlas', 'countries-50m.json'));
+fs.copyFileSync(atlasTopo.replace('50m', '110m'), path.join(outdir, 'atlas', 'countries-110m.json'));
 fs.writeFileSync(path.join(outdir, 'atlas', 'countries.json'),
   JSON.stringify(readCountryTable(atlasBin)));
 console.log(`dashboard built into ${outdir}`);

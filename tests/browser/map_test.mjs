@@ -43,5 +43,6 @@ export async function testMapShowsGpusByVerdict({ baseUrl, tokens, browser, arti
   await page.keyboard.press('+');
   await page.keyboard.press('+');
   await page.waitForFunction(() => Number(document.querySelector('.map').dataset.zoom) > 2);
+  await page.waitForTimeout(500);  // let the detailed base layer replace the scaled one
   await screenshot(page, artifacts, 'map-zoomed');
 }

@@ -19,6 +19,10 @@ const kKmPerDegree = 6371.0088 * Math.PI / 180;
 const kDotRadiusPx = 4;
 // Above this many grid cells on screen, overlapping cells are not merged (cost is quadratic).
 const kMaxMergeClusters = 1500;
+// From this zoom on, the 1:50m atlas draws the countries (1:110m below).
+const kDetailZoom = 2;
+// The base layer is rendered again once the view has not moved for this long.
+const kRerenderDelayMs = 120;
 
 export function circleGeometry(lat, lon, radiusKm) {
   const deg = Math.min(179.5, Math.max(0.01, radiusKm / kKmPerDegree));
@@ -70,14 +74,22 @@ export class MapView {
     this.root.append(this.canvas, this.controls, this.tooltip);
     container.append(this.root);
 
-    this.ready = loadAtlas().then((atlas) => {
+    this.base = {};         // scale -> {land, border, coast} Path2D
+    this.cache = null;      // the base layer rendered for one view: {canvas, k, tx, ty, key}
+    this.shapesVersion = 0;
+    this.lastInput = 0;
+    this.sphere = new Path2D(this.pathGen({ type: 'Sphere' }));
+    const paths = (atlas) => ({
+      land: new Path2D(this.pathGen(atlas.land)),
+      border: new Path2D(this.pathGen(atlas.borders)),
+      coast: new Path2D(this.pathGen(atlas.coast)),
+    });
+    loadAtlas('110m').then((atlas) => { this.base['110m'] = paths(atlas); this.invalidate(); });
+    this.ready = loadAtlas('50m').then((atlas) => {
       this.atlas = atlas;
-      this.sphere = new Path2D(this.pathGen({ type: 'Sphere' }));
-      this.landPath = new Path2D(this.pathGen(atlas.land));
-      this.borderPath = new Path2D(this.pathGen(atlas.borders));
-      this.coastPath = new Path2D(this.pathGen(atlas.coast));
+      this.base['50m'] = paths(atlas);
       this.root.dataset.ready = 'true';
-      this.requestDraw();
+      this.invalidate();
     });
     this.installInput();
     this.resizeObserver = new ResizeObserver(() => this.requestDraw());
@@ -129,14 +141,15 @@ export class MapView {
     if (!d) return null;
     const shape = { path: new Path2D(d), geometry, ...style };
     this.shapes.push(shape);
-    this.requestDraw();
+    this.invalidate();
     return shape;
   }
   async addCountries(codes, style) {
     await this.ready;
     for (const c of codes || []) for (const f of this.atlas.country(c)) this.addShape(f, style);
   }
-  clearShapes() { this.shapes = []; this.requestDraw(); }
+  clearShapes() { this.shapes = []; this.invalidate(); }
+  invalidate() { this.shapesVersion++; this.requestDraw(); }
 
   // Zooms so that the geometries fill the view (with a margin).
   fitGeometries(geometries, marginPx = 30) {
@@ -157,7 +170,10 @@ export class MapView {
 
   // ----- interaction -----
   resetView() { this.k = 1; this.tx = 0; this.ty = 0; this.requestDraw(); }
+  // Marks user input: until the view rests, frames reuse the cached base layer.
+  touch() { this.lastInput = performance.now(); }
   zoomAt(factor, px, py) {
+    this.touch();
     const k = clamp(this.k * factor, kMinZoom, kMaxZoom);
     const [wx, wy] = this.toWorld(px, py);
     this.k = k;
@@ -177,7 +193,7 @@ export class MapView {
       if (drag) {
         const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
         if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
-        if (drag.moved) { this.tx = drag.tx + dx; this.ty = drag.ty + dy; this.requestDraw(); }
+        if (drag.moved) { this.tx = drag.tx + dx; this.ty = drag.ty + dy; this.touch(); this.requestDraw(); }
       } else {
         this.hover(e);
       }
@@ -207,7 +223,7 @@ export class MapView {
         '-': () => this.zoomAt(1 / 1.5, this.cssWidth() / 2, this.cssHeight() / 2),
         '0': () => this.resetView(),
       };
-      if (keys[e.key]) { e.preventDefault(); keys[e.key](); this.requestDraw(); }
+      if (keys[e.key]) { e.preventDefault(); this.touch(); keys[e.key](); this.requestDraw(); }
     });
   }
   hitTest(e) {
@@ -252,28 +268,10 @@ export class MapView {
       this.canvas.style.width = `${w}px`; this.canvas.style.height = `${hgt}px`;
     }
     const ctx = this.canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = '#eef2f6';
-    ctx.fillRect(0, 0, w, hgt);
-    if (!this.atlas) return;
-    const s = this.fit() * this.k, [ox, oy] = this.baseOffset();
-    ctx.setTransform(dpr * s, 0, 0, dpr * s, dpr * (ox + this.tx), dpr * (oy + this.ty));
-    const px = 1 / s;  // one CSS pixel in world units
-    ctx.fillStyle = '#dce6ef'; ctx.fill(this.sphere);
-    ctx.fillStyle = '#fbfbf8'; ctx.fill(this.landPath);
-    ctx.lineWidth = 0.6 * px; ctx.strokeStyle = '#a9b4c0'; ctx.stroke(this.borderPath);
-    ctx.lineWidth = 0.8 * px; ctx.strokeStyle = '#8f9cab'; ctx.stroke(this.coastPath);
-    for (const sh of this.shapes) {
-      if (sh.fill) { ctx.fillStyle = sh.fill; ctx.fill(sh.path, sh.fillRule || 'nonzero'); }
-      if (sh.stroke) {
-        ctx.lineWidth = (sh.width || 1) * px; ctx.strokeStyle = sh.stroke;
-        ctx.setLineDash((sh.dash || []).map((d) => d * px));
-        ctx.stroke(sh.path);
-        ctx.setLineDash([]);
-      }
-    }
-    ctx.lineWidth = px; ctx.strokeStyle = '#5b6573'; ctx.stroke(this.sphere);
-
+    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    this.drawBase(ctx, w, hgt, dpr);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     // Sites: squares; landmarks: triangles (with names when zoomed in).
     const showNames = this.k >= 3;
@@ -285,7 +283,6 @@ export class MapView {
       ctx.fillRect(x - 5, y - 5, 10, 10); ctx.strokeRect(x - 5, y - 5, 10, 10);
       if (showNames) { ctx.fillStyle = '#1f3a5f'; ctx.fillText(st.name, x + 8, y - 6); }
     }
-    this.clusters = this.pointsVisible ? this.drawPoints(ctx, w, hgt) : [];
     for (const lm of this.landmarks) {
       const [x, y] = this.toScreen(lm.x, lm.y);
       if (x < -20 || y < -20 || x > w + 20 || y > hgt + 20) continue;
@@ -294,9 +291,62 @@ export class MapView {
       ctx.fill(); ctx.strokeStyle = '#fff'; ctx.lineWidth = 1; ctx.stroke();
       if (showNames) { ctx.fillStyle = '#3b4a5e'; ctx.fillText(lm.name, x + 8, y + 4); }
     }
+    this.clusters = this.pointsVisible ? this.drawPoints(ctx, w, hgt) : [];
     this.root.dataset.drawnClusters = String(this.clusters.length);
     this.root.dataset.drawnGpus = String(this.clusters.reduce((n, c) => n + c.ids.length, 0));
     this.root.dataset.zoom = this.k.toFixed(2);
+  }
+  // The base layer (sphere, countries, shapes) is rendered into an offscreen canvas and
+  // reused: a pan moves the bitmap, a zoom in progress scales it, and the layer is rendered
+  // again once the view rests (kRerenderDelayMs after the last input).
+  drawBase(ctx, w, hgt, dpr) {
+    const scale = this.k >= kDetailZoom && this.base['50m'] ? '50m' : this.base['110m'] ? '110m' : this.base['50m'] ? '50m' : null;
+    if (!scale) return;
+    const key = `${w}x${hgt}@${dpr}|${scale}|${this.shapesVersion}`;
+    const c = this.cache;
+    const resting = performance.now() - this.lastInput >= kRerenderDelayMs;
+    const exact = c && c.key === key && c.k === this.k && c.tx === this.tx && c.ty === this.ty;
+    if (c && !exact && !resting && c.key.split('|')[0] === key.split('|')[0]) {
+      // screen = o + (screen_cached - o - t_cached) * (k / k_cached) + t
+      const r = this.k / c.k, [ox, oy] = this.baseOffset();
+      ctx.setTransform(dpr * r, 0, 0, dpr * r, dpr * (ox + this.tx - (ox + c.tx) * r), dpr * (oy + this.ty - (oy + c.ty) * r));
+      ctx.drawImage(c.canvas, 0, 0, w, hgt);
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      clearTimeout(this.rerender);
+      this.rerender = setTimeout(() => this.requestDraw(), kRerenderDelayMs);
+      return;
+    }
+    if (!exact) this.cache = this.renderBase(scale, key, w, hgt, dpr);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.cache.canvas, 0, 0);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  }
+  renderBase(scale, key, w, hgt, dpr) {
+    const canvas = this.cache?.canvas || document.createElement('canvas');
+    canvas.width = Math.round(w * dpr); canvas.height = Math.round(hgt * dpr);
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = '#eef2f6';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    const s = this.fit() * this.k, [ox, oy] = this.baseOffset();
+    ctx.setTransform(dpr * s, 0, 0, dpr * s, dpr * (ox + this.tx), dpr * (oy + this.ty));
+    const px = 1 / s;  // one CSS pixel in world units
+    const b = this.base[scale];
+    ctx.fillStyle = '#dce6ef'; ctx.fill(this.sphere);
+    ctx.fillStyle = '#fbfbf8'; ctx.fill(b.land);
+    ctx.lineWidth = 0.6 * px; ctx.strokeStyle = '#a9b4c0'; ctx.stroke(b.border);
+    ctx.lineWidth = 0.8 * px; ctx.strokeStyle = '#8f9cab'; ctx.stroke(b.coast);
+    for (const sh of this.shapes) {
+      if (sh.fill) { ctx.fillStyle = sh.fill; ctx.fill(sh.path, sh.fillRule || 'nonzero'); }
+      if (sh.stroke) {
+        ctx.lineWidth = (sh.width || 1) * px; ctx.strokeStyle = sh.stroke;
+        ctx.setLineDash((sh.dash || []).map((d) => d * px));
+        ctx.stroke(sh.path);
+        ctx.setLineDash([]);
+      }
+    }
+    ctx.lineWidth = px; ctx.strokeStyle = '#5b6573'; ctx.stroke(this.sphere);
+    return { canvas, key, k: this.k, tx: this.tx, ty: this.ty };
   }
   drawPoints(ctx, w, hgt) {
     const cells = new Map();
