@@ -45,3 +45,9 @@ export function loadAtlas(scale = '50m') {
   }
   return promises.get(scale);
 }
+
+// alpha-2 -> English short name (e.g. "SG" -> "Singapore"), from the small country table only.
+export async function countryNames() {
+  const table = await loadTable();
+  return new Map(table.map((c) => [c.alpha2, c.name]));
+}

@@ -9,17 +9,20 @@ import { renderLicences, renderLicence } from './pages/licences.js';
 import { renderAlerts } from './pages/alerts.js';
 
 const routes = [
-  { re: /^overview$/, nav: 'overview', render: renderOverview, title: 'Overview' },
+  { re: /^overview$/, nav: 'overview', render: renderOverview, title: 'Overview', live: true },
   { re: /^map$/, nav: 'map', render: renderMap, title: 'Map' },
   { re: /^gpus$/, nav: 'gpus', render: renderGpus, title: 'GPUs' },
   { re: /^gpu\/(\d+)$/, nav: 'gpus', render: renderGpu, title: 'GPU' },
   { re: /^licences$/, nav: 'licences', render: renderLicences, title: 'Licences' },
   { re: /^licences\/(\d+)$/, nav: 'licences', render: renderLicence, title: 'Licence' },
-  { re: /^alerts$/, nav: 'alerts', render: renderAlerts, title: 'Alerts' },
+  { re: /^alerts$/, nav: 'alerts', render: renderAlerts, title: 'Alerts', live: true },
 ];
 const navItems = [
   ['overview', 'Overview'], ['map', 'Map'], ['gpus', 'GPUs'], ['licences', 'Licences'], ['alerts', 'Alerts'],
 ];
+
+// Live pages refresh this often.
+const kRefreshMs = 15000;
 
 const app = document.getElementById('app');
 let me = null;          // /whoami of the signed-in token
@@ -103,9 +106,30 @@ async function route(message) {
   document.title = `${r.title} — Lightcone`;
   const args = path.match(r.re).slice(1);
   try {
-    const ctx = { me, params, navigate, isStale: () => seq !== renderSeq };
+    const refreshers = [];
+    const ctx = {
+      me, params, navigate, isStale: () => seq !== renderSeq,
+      // fn runs every kRefreshMs while this page is shown and the tab is visible, so a
+      // dashboard left open (the demo) follows the fleet as it changes.
+      onRefresh: (fn) => refreshers.push(fn),
+    };
+    // Pages that only show data are re-rendered off-screen and swapped in.
+    if (r.live) {
+      ctx.onRefresh(async () => {
+        if (main.querySelector('textarea:focus, input:focus, select:focus, details.ack[open]')) return;
+        const next = h('div');
+        await r.render(next, { ...ctx, onRefresh: () => {} }, ...args);
+        if (seq === renderSeq) main.replaceChildren(...next.childNodes);
+      });
+    }
     const c = await r.render(main, ctx, ...args);
-    if (seq === renderSeq) cleanup = typeof c === 'function' ? c : null; else if (typeof c === 'function') c();
+    const timer = setInterval(() => {
+      if (document.visibilityState !== 'visible' || seq !== renderSeq) return;
+      for (const fn of refreshers) Promise.resolve(fn()).catch(() => { /* next round */ });
+    }, kRefreshMs);
+    const pageCleanup = typeof c === 'function' ? c : null;
+    const all = () => { clearInterval(timer); if (pageCleanup) pageCleanup(); };
+    if (seq === renderSeq) cleanup = all; else all();
   } catch (err) {
     if (seq === renderSeq) add(main, errorBox(err));
   }

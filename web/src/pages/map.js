@@ -1,6 +1,6 @@
 // Map: every GPU in scope on the offline world map, coloured by verdict and clustered.
 import { api, listAll } from '../api.js';
-import { h, clear, fill, add, verdictOf, badge, fmtNumber } from '../dom.js';
+import { h, clear, fill, add, verdictOf, badge, fmtNumber, timeAgo } from '../dom.js';
 import { MapView, legend } from '../mapview.js';
 
 // Where a GPU is drawn: its estimate when the server has one, else its site.
@@ -26,30 +26,39 @@ export async function renderMap(main, ctx) {
   layout.append(side);
   window.__lightconeMap = view;  // read by the browser tests (cluster positions)
 
-  const [devices, sites, landmarks] = await Promise.all([
-    listAll('/devices'), listAll('/sites'), listAll('/landmarks').catch(() => []),
-  ]);
-  if (ctx.isStale()) return () => view.destroy();
-  const sitesById = new Map(sites.map((s) => [s.id, s]));
-  const byId = new Map(devices.map((d) => [d.id, d]));
-  const counts = { compliant: 0, unproven: 0, violation: 0, none: 0 };
-  let unplaced = 0;
-  const points = [];
-  for (const d of devices) {
-    const v = verdictOf(d);
-    counts[v] = (counts[v] || 0) + 1;
-    const p = devicePosition(d, sitesById);
-    if (!p) { unplaced++; continue; }
-    points.push({ id: d.id, lat: p[0], lon: p[1], status: v, label: `${d.serial || d.uuid} · ${d.model || ''} · ${v}` });
+  let byId = new Map(), sitesById = new Map();
+  let legendEl = null;
+  async function load() {
+    const [devices, sites, landmarks] = await Promise.all([
+      listAll('/devices'), listAll('/sites'), listAll('/landmarks').catch(() => []),
+    ]);
+    if (ctx.isStale()) return;
+    sitesById = new Map(sites.map((s) => [s.id, s]));
+    byId = new Map(devices.map((d) => [d.id, d]));
+    const counts = { compliant: 0, unproven: 0, violation: 0, none: 0 };
+    let unplaced = 0;
+    const points = [];
+    for (const d of devices) {
+      const v = verdictOf(d);
+      counts[v] = (counts[v] || 0) + 1;
+      const p = devicePosition(d, sitesById);
+      if (!p) { unplaced++; continue; }
+      points.push({ id: d.id, lat: p[0], lon: p[1], status: v, label: `${d.serial || d.uuid} · ${d.model || ''} · ${v}` });
+    }
+    view.setSites(sites);
+    view.setLandmarks(landmarks);
+    view.setDevices(points);
+    fill(status, `${fmtNumber(devices.length)} GPUs in scope`,
+      unplaced ? ` (${fmtNumber(unplaced)} without a site or estimate are not drawn)` : '',
+      '. Click a GPU for its proof, a cluster to zoom in. Updated ', timeAgo(new Date().toISOString()), '.');
+    status.dataset.total = String(devices.length);
+    const next = legend(counts);
+    if (legendEl) legendEl.replaceWith(next); else layout.prepend(next);
+    legendEl = next;
   }
-  view.setSites(sites);
-  view.setLandmarks(landmarks);
-  view.setDevices(points);
-  fill(status, `${fmtNumber(devices.length)} GPUs in scope`,
-    unplaced ? ` (${fmtNumber(unplaced)} without a site or estimate are not drawn)` : '',
-    '. Click a GPU for its proof, a cluster to zoom in.');
-  status.dataset.total = String(devices.length);
-  layout.prepend(legend(counts));
+  await load();
+  // Follows the fleet without moving the view.
+  ctx.onRefresh(load);
 
   function showCluster(ids) {
     const list = ids.map((id) => byId.get(id)).filter(Boolean)

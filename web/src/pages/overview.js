@@ -1,6 +1,7 @@
 // Overview: the fleet's verdicts at a glance, by site, country and licence; open alerts;
 // landmarks and their health.
 import { api } from '../api.js';
+import { countryNames } from '../atlas.js';
 import { h, add, section, table, verdictBar, fmtNumber, timeAgo, badge, kVerdictColors } from '../dom.js';
 
 // A landmark that has not delivered a batch for this long is shown as stale.
@@ -14,7 +15,7 @@ function stat(label, value, verdict, href) {
 }
 
 export async function renderOverview(main) {
-  const ov = await api('/overview');
+  const [ov, names] = await Promise.all([api('/overview'), countryNames().catch(() => new Map())]);
   const d = ov.devices || {};
   const a = ov.alerts_open || {};
   add(main, 
@@ -47,7 +48,7 @@ export async function renderOverview(main) {
   ], ov.by_licence || [], { caption: 'GPUs by licence', empty: 'No licences yet.' })));
   const byCountry = (ov.by_country || []).slice().sort((x, y) => y.count - x.count);
   grid.append(section('By country (where GPUs are proven or estimated)', table([
-    { label: 'Country', get: (r) => r.country || 'unknown' },
+    { label: 'Country', get: (r) => r.country ? `${names.get(r.country) || r.country} (${r.country})` : 'unknown' },
     { label: 'GPUs', class: 'num', get: (r) => fmtNumber(r.count) },
   ], byCountry, { caption: 'GPUs by country', empty: 'No positions yet.' })));
   const now = Date.now();
