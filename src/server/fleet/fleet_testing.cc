@@ -86,4 +86,82 @@ TempSqliteStore::~TempSqliteStore() {
 
 absl::Time TestNow() { return absl::FromUnixSeconds(1795338000); }  // 2026-11-22T09:00:00Z
 
+absl::StatusOr<World> SeedWorld(Store& store, int landmarks) {
+  World w;
+  Organization org;
+  org.name = "acme";
+  auto o = store.CreateOrganization(org);
+  if (!o.ok()) return o.status();
+  w.org = *o;
+  for (Landmark l : MakeLandmarks(landmarks)) {
+    auto created = store.CreateLandmark(l);
+    if (!created.ok()) return created.status();
+    w.landmarks.push_back(*created);
+  }
+  auto lic = store.CreateLicence(SingaporeLicence(w.org.id));
+  if (!lic.ok()) return lic.status();
+  w.licence = *lic;
+  Site site;
+  site.organization_id = w.org.id;
+  site.name = "SIN-DC1";
+  site.latitude_deg = kSingaporeDc.latitude_deg;
+  site.longitude_deg = kSingaporeDc.longitude_deg;
+  site.radius_km = 50;
+  site.country = "SG";
+  auto st = store.CreateSite(site);
+  if (!st.ok()) return st.status();
+  w.site = *st;
+  Host host;
+  host.organization_id = w.org.id;
+  host.hostname = "gpu-node-1";
+  host.site_id = w.site.id;
+  host.first_seen = TestNow() - absl::Hours(24 * 60);
+  host.last_seen = TestNow() - absl::Minutes(10);
+  auto h = store.CreateHost(host);
+  if (!h.ok()) return h.status();
+  w.host = *h;
+  return w;
+}
+
+absl::StatusOr<Device> AddDevice(Store& store, const World& world, const DeviceSpec& spec) {
+  Device d;
+  d.organization_id = world.org.id;
+  d.host_id = spec.host_id < 0 ? world.host.id : spec.host_id;
+  d.licence_id = spec.licence_id < 0 ? world.licence.id : spec.licence_id;
+  d.uuid = absl::StrCat("GPU-", spec.name);
+  d.serial = spec.serial.empty() ? spec.name : spec.serial;
+  d.model = spec.model;
+  d.key.public_key = std::string(32, 'k');
+  d.key.key_id = "0123456789abcdef";
+  d.key.assurance = AssuranceLevel::kL1;
+  d.first_seen = spec.first_seen == absl::UnixEpoch() ? TestNow() - absl::Hours(24 * 10) : spec.first_seen;
+  d.last_seen = spec.last_seen == absl::UnixEpoch() ? TestNow() - absl::Minutes(5) : spec.last_seen;
+  return store.CreateDevice(d);
+}
+
+absl::Status Measure(Store& store, World& world, int64_t device_id, const Place& where,
+                     absl::Time t, const std::vector<int64_t>& rtt_override_ns) {
+  for (size_t i = 0; i < world.landmarks.size(); ++i) {
+    const Landmark& l = world.landmarks[i];
+    MeasurementBatch batch;
+    batch.landmark_id = l.id;
+    batch.batch_sequence = world.next_sequence++;
+    Measurement m;
+    m.device_id = device_id;
+    m.time = t;
+    m.rtt_ns = i < rtt_override_ns.size() && rtt_override_ns[i] >= 0
+                   ? rtt_override_ns[i]
+                   : FiberRttNs(where.latitude_deg, where.longitude_deg, l.latitude_deg,
+                                l.longitude_deg);
+    m.nonce = absl::StrCat("nonce-", batch.batch_sequence);
+    m.sequence = batch.batch_sequence;
+    m.key_id = "0123456789abcdef";
+    m.reply_signature = std::string(64, 's');
+    batch.measurements.push_back(m);
+    auto r = store.IngestMeasurements(batch);
+    if (!r.ok()) return r.status();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace lightcone::server::fleet::testing

@@ -61,6 +61,37 @@ class TempSqliteStore {
 // The reference "now" of the tests: 2026-11-22T09:00:00Z.
 absl::Time TestNow();
 
+// An organization, the landmarks (ids set), the Singapore licence, its site and one host
+// there, stored.
+struct World {
+  Organization org;
+  std::vector<Landmark> landmarks;
+  Licence licence;
+  Site site;
+  Host host;
+  int64_t next_sequence = 1;  // Probe / batch sequences for Measure.
+};
+absl::StatusOr<World> SeedWorld(Store& store, int landmarks = 16);
+
+// A device "GPU-<name>" with serial `serial` (default: the name) on `host_id` (default: the
+// world's host) under `licence_id` (default: the world's licence; pass 0 for none), first
+// and last seen at `seen`.
+struct DeviceSpec {
+  std::string name;
+  std::string serial;
+  int64_t host_id = -1;
+  int64_t licence_id = -1;
+  std::string model = "NVIDIA H100 80GB HBM3";
+  absl::Time first_seen = absl::UnixEpoch();
+  absl::Time last_seen = absl::UnixEpoch();
+};
+absl::StatusOr<Device> AddDevice(Store& store, const World& world, const DeviceSpec& spec);
+
+// Stores one honest measurement from each landmark (or the first `landmarks` of them) to a
+// device at `where`, at time `t`. `rtt_override_ns[i]` >= 0 replaces landmark i's RTT.
+absl::Status Measure(Store& store, World& world, int64_t device_id, const Place& where,
+                     absl::Time t, const std::vector<int64_t>& rtt_override_ns = {});
+
 }  // namespace lightcone::server::fleet::testing
 
 #endif  // LIGHTCONE_SERVER_FLEET_FLEET_TESTING_H_
