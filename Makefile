@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 SHARED_DATA ?= $(abspath ../shared/data)
 FUZZ_SECONDS ?= 15
 
-.PHONY: all deps configure build test demo bench fuzz evaluate clean
+.PHONY: all deps configure build web test demo bench fuzz evaluate clean
 
 all: build
 
@@ -15,8 +15,16 @@ deps:
 configure:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DLIGHTCONE_SHARED_DATA_DIR=$(SHARED_DATA) $(CMAKE_FLAGS)
 
-build: configure
+build: configure web
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The dashboard: npm packages from the lock file (only when missing or stale), then the bundle
+# in web/dist that `lightcone server --web-root web/dist` serves.
+web: web/node_modules/.package-lock.json
+	cd web && npm run --silent build
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
 
 # The fuzz smoke runs first so that ctest's summary is the last thing printed.
 test: deps build
