@@ -1,0 +1,196 @@
+// POST /measurements/batches (signed landmark batches) and GET /measurements.
+#include <algorithm>
+#include <atomic>
+#include <unordered_map>
+
+#include "absl/strings/str_cat.h"
+#include "core/logging.h"
+#include "core/wire_record.h"
+#include "server/api/api_context.h"
+
+namespace lightcone::server::api {
+namespace {
+
+// Records per verification chunk: big enough to amortize scheduling, small enough to balance.
+constexpr int kVerifyChunkRecords = 128;
+
+std::string Raw(const uint8_t* data, size_t size) {
+  return std::string(reinterpret_cast<const char*>(data), size);
+}
+
+absl::StatusOr<Response> IngestBatch(ApiContext* ctx, const Request& req) {
+  const int64_t landmark_id = req.principal->landmark_id;
+  absl::StatusOr<Landmark> landmark = ctx->store->GetLandmark(landmark_id);
+  if (!landmark.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("token's landmark ", landmark_id, " is not registered"));
+  }
+  absl::StatusOr<wire::MeasurementBatch> batch = wire::BatchFromJsonLine(req.body);
+  if (!batch.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("batch: ", batch.status().message()));
+  }
+  if (crypto::HexEncode(batch->landmark_id) != landmark->wire_id) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch.landmark_id: ", crypto::HexEncode(batch->landmark_id),
+        " is not this token's landmark (", landmark->name, ", wire id ", landmark->wire_id, ")"));
+  }
+  if (Raw(batch->landmark_public_key.data(), batch->landmark_public_key.size()) !=
+      landmark->public_key) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch.landmark_public_key: not the key registered for landmark ",
+                     landmark->name));
+  }
+  if (batch->records.empty()) return absl::InvalidArgumentError("batch.records: empty");
+  absl::Status batch_ok = wire::VerifyBatch(*batch);
+  if (!batch_ok.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("batch: ", batch_ok.message()));
+  }
+
+  // Device keys, looked up on this thread (store access), then signatures in parallel.
+  const int n = static_cast<int>(batch->records.size());
+  std::vector<const DeviceKeyCache::Entry*> keys(n, nullptr);
+  std::map<wire::Id, DeviceKeyCache::Entry> entries;
+  for (int i = 0; i < n; ++i) {
+    const wire::MeasurementRecord& rec = batch->records[i];
+    auto it = entries.find(rec.device_id);
+    if (it == entries.end()) {
+      absl::StatusOr<DeviceKeyCache::Entry> entry = ctx->device_keys->Lookup(rec.device_id, false);
+      if (entry.ok() && entry->has_key && entry->key_id != rec.key_id) {
+        entry = ctx->device_keys->Lookup(rec.device_id, /*refresh=*/true);
+      }
+      if (absl::IsNotFound(entry.status())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("batch.records[", i, "].device_id: no enrolled device GPU-",
+                         wire::FormatId(rec.device_id)));
+      }
+      if (!entry.ok()) return entry.status();
+      it = entries.emplace(rec.device_id, *entry).first;
+    }
+    if (!it->second.has_key) {
+      return absl::InvalidArgumentError(absl::StrCat("batch.records[", i, "]: device GPU-",
+                                                     wire::FormatId(rec.device_id),
+                                                     " has no bound key"));
+    }
+    if (it->second.key_id != rec.key_id) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("batch.records[", i, "].key_id: ", crypto::FormatKeyId(rec.key_id),
+                       " is not the bound key of device GPU-", wire::FormatId(rec.device_id),
+                       " (", crypto::FormatKeyId(it->second.key_id), ")"));
+    }
+    keys[i] = &it->second;
+  }
+  std::atomic<int> first_bad{n};
+  const int chunks = (n + kVerifyChunkRecords - 1) / kVerifyChunkRecords;
+  ctx->verify_pool->ParallelFor(chunks, [&](int c) {
+    const int end = std::min(n, (c + 1) * kVerifyChunkRecords);
+    for (int i = c * kVerifyChunkRecords; i < end; ++i) {
+      if (i >= first_bad.load(std::memory_order_relaxed)) return;
+      if (!wire::VerifyReply(wire::RecordReply(batch->records[i]), keys[i]->public_key)) {
+        int expected = first_bad.load();
+        while (i < expected && !first_bad.compare_exchange_weak(expected, i)) {
+        }
+        return;
+      }
+    }
+  });
+  if (first_bad.load() < n) {
+    const int i = first_bad.load();
+    ctx->device_keys->Invalidate(absl::StrCat("GPU-", wire::FormatId(batch->records[i].device_id)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch.records[", i, "].reply_signature: does not verify with the bound key of device GPU-",
+                     wire::FormatId(batch->records[i].device_id)));
+  }
+
+  MeasurementBatch stored;
+  stored.landmark_id = landmark_id;
+  stored.batch_sequence = static_cast<int64_t>(batch->batch_sequence);
+  stored.measurements.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    const wire::MeasurementRecord& rec = batch->records[i];
+    Measurement m;
+    m.device_id = keys[i]->device_id;
+    m.landmark_id = landmark_id;
+    m.time = absl::FromUnixNanos(rec.time_unix_ns);
+    m.rtt_ns = rec.rtt_ns;
+    m.nonce = Raw(rec.nonce.data(), rec.nonce.size());
+    m.sequence = static_cast<int64_t>(rec.sequence);
+    m.key_id = crypto::FormatKeyId(rec.key_id);
+    m.reply_signature = Raw(rec.reply_signature.data(), rec.reply_signature.size());
+    stored.measurements.push_back(std::move(m));
+  }
+  absl::StatusOr<IngestResult> result = ctx->store->IngestMeasurements(stored);
+  if (absl::IsAlreadyExists(result.status())) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "batch.batch_sequence: ", stored.batch_sequence,
+        " was already stored with different content: ", result.status().message()));
+  }
+  if (!result.ok()) return result.status();
+  {
+    absl::MutexLock lock(&ctx->landmark_mu);
+    ctx->last_batch_at[landmark_id] = absl::Now();
+  }
+  if (ctx->options.on_batch_ingested) ctx->options.on_batch_ingested(landmark_id, *result);
+  return JsonOk({{"batch_id", result->batch_id},
+                 {"inserted", result->inserted},
+                 {"duplicates", result->duplicates},
+                 {"batch_already_stored", result->batch_already_stored}});
+}
+
+}  // namespace
+
+absl::StatusOr<Response> MeasurementsPage(ApiContext* ctx, const Request& req,
+                                          std::optional<int64_t> device_id) {
+  MeasurementFilter filter;
+  absl::StatusOr<PageRequest> page = QueryPage(req);
+  if (!page.ok()) return page.status();
+  filter.page = *page;
+  if (!device_id.has_value()) {
+    absl::StatusOr<std::optional<int64_t>> q = QueryId(req, "device_id");
+    if (!q.ok()) return q.status();
+    device_id = *q;
+  }
+  filter.device_id = device_id;
+  absl::StatusOr<std::optional<int64_t>> landmark = QueryId(req, "landmark_id");
+  if (!landmark.ok()) return landmark.status();
+  filter.landmark_id = *landmark;
+  absl::StatusOr<std::optional<absl::Time>> since = QueryTime(req, "since");
+  if (!since.ok()) return since.status();
+  filter.since = *since;
+  absl::StatusOr<std::optional<absl::Time>> until = QueryTime(req, "until");
+  if (!until.ok()) return until.status();
+  filter.until = *until;
+  const std::optional<int64_t> scope = ScopeOf(*req.principal);
+  if (device_id.has_value()) {
+    absl::StatusOr<Device> device = ctx->store->GetDevice(*device_id);
+    if (!device.ok()) return device.status();
+    absl::Status in_scope = CheckScope(*req.principal, device->organization_id,
+                                       absl::StrCat("device ", *device_id));
+    if (!in_scope.ok()) return in_scope;
+  }
+  absl::StatusOr<Page<Measurement>> result = ctx->store->ListMeasurements(filter);
+  if (!result.ok()) return result.status();
+  Json items = Json::array();
+  std::unordered_map<int64_t, int64_t> device_org;
+  for (const Measurement& m : result->items) {
+    if (scope.has_value() && !device_id.has_value()) {
+      auto it = device_org.find(m.device_id);
+      if (it == device_org.end()) {
+        absl::StatusOr<Device> d = ctx->store->GetDevice(m.device_id);
+        it = device_org.emplace(m.device_id, d.ok() ? d->organization_id : -1).first;
+      }
+      if (it->second != *scope) continue;
+    }
+    items.push_back(MeasurementToJson(m));
+  }
+  return PageResponse(std::move(items), result->next_after_id);
+}
+
+void AddMeasurementRoutes(ApiContext* ctx, std::vector<Route>* routes) {
+  routes->push_back({"POST", "/api/v1/measurements/batches", {Role::kLandmark}, false,
+                     http::kMaxBatchBodyBytes,
+                     [ctx](const Request& r) { return IngestBatch(ctx, r); }});
+  routes->push_back({"GET", "/api/v1/measurements", kReaders, false, http::kDefaultMaxBodyBytes,
+                     [ctx](const Request& r) { return MeasurementsPage(ctx, r, std::nullopt); }});
+}
+
+}  // namespace lightcone::server::api
