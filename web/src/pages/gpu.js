@@ -6,6 +6,7 @@ import uPlot from 'uplot';
 import { api, listAll, query } from '../api.js';
 import { h, clear, fill, add, section, kv, table, badge, verdictOf, timeAgo, fmtTime, fmtFixed, fmtNumber, errorBox } from '../dom.js';
 import { MapView, circleGeometry, ringsGeometry } from '../mapview.js';
+import { hasEstimate } from './map.js';
 
 const kCapColors = ['#2f6db5', '#8a4fbf', '#0e8a8a', '#b5532f', '#5b7f1f', '#b0347a', '#4a5a8c', '#9a7b12'];
 const kMaxMeasurements = 5000;
@@ -46,7 +47,7 @@ export async function renderGpu(main, ctx, idText) {
       ['Key bound', device.key ? fmtTime(device.key.bound_at) : '—'],
       ['Robustness', v ? `holds after dropping any ${v.robustness_f ?? 0} landmark(s)` : '—'],
       ['Sound region', v?.region ? (v.region.empty ? 'empty (inconsistent measurements)' : `radius ${fmtFixed(v.region.radius_km, 0)} km, area ${fmtNumber(Math.round(v.region.area_km2 || 0))} km², ${v.region.landmarks_used} landmarks`) : '—'],
-      ['Estimate', v?.estimate ? `${fmtFixed(v.estimate.latitude_deg, 3)}, ${fmtFixed(v.estimate.longitude_deg, 3)} ± ${fmtFixed(v.estimate.uncertainty_km, 0)} km` : '—'],
+      ['Estimate', hasEstimate(v?.estimate) ? `${fmtFixed(v.estimate.latitude_deg, 3)}, ${fmtFixed(v.estimate.longitude_deg, 3)} ± ${fmtFixed(v.estimate.uncertainty_km, 0)} km` : '—'],
     ])));
   add(main, top);
 
@@ -108,18 +109,20 @@ async function drawRegion(view, region, info) {
   let capsDrawn = 0;
   caps.forEach((c, i) => {
     const g = circleGeometry(c.latitude_deg, c.longitude_deg, c.radius_km);
-    if (view.addShape(g, { stroke: kCapColors[i % kCapColors.length], width: 1.6 })) capsDrawn++;
+    // A cap of a flagged or retired landmark is shown but was not used for the region.
+    const style = c.used === false ? { stroke: '#8a94a3', width: 1.2, dash: [4, 4] } : { stroke: kCapColors[i % kCapColors.length], width: 1.6 };
+    if (view.addShape(g, style)) capsDrawn++;
     geoms.push(g);
   });
   view.setLandmarks(caps.map((c) => ({ name: c.name, latitude_deg: c.latitude_deg, longitude_deg: c.longitude_deg, status: 'active' })));
   const boundary = region.region?.boundary || [];
   let regionGeom = null;
-  if (!region.region?.empty && boundary.length) {
+  if (!region.region?.empty && !region.region?.full && boundary.length) {
     regionGeom = ringsGeometry(boundary);
     view.addShape(regionGeom, { fill: 'rgba(37,84,160,0.35)', stroke: '#173d7a', width: 2.2, fillRule: 'evenodd' });
   }
   const est = region.estimate;
-  if (est && Number.isFinite(est.latitude_deg)) {
+  if (hasEstimate(est)) {
     const eg = circleGeometry(est.latitude_deg, est.longitude_deg, Math.max(1, est.uncertainty_km || 1));
     view.addShape(eg, { stroke: '#111', width: 1.4, dash: [3, 3] });
     view.addShape(circleGeometry(est.latitude_deg, est.longitude_deg, Math.max(0.5, (est.uncertainty_km || 10) / 25)), { fill: '#111' });
@@ -127,7 +130,7 @@ async function drawRegion(view, region, info) {
   }
   // Caps are usually far larger than their intersection: frame the region (and the estimate);
   // the reset button shows every cap on the whole world.
-  view.fitGeometries(regionGeom ? [regionGeom, ...(est ? geoms.slice(-1) : [])] : geoms);
+  view.fitGeometries(regionGeom ? [regionGeom, ...(hasEstimate(est) ? geoms.slice(-1) : [])] : geoms);
   view.root.dataset.caps = String(capsDrawn);
   view.root.dataset.regionRings = String(regionGeom ? regionGeom.coordinates.length : 0);
 
@@ -137,14 +140,14 @@ async function drawRegion(view, region, info) {
   ];
   fill(info, 
     h('ul.region-legend',
-      h('li', h('span.sw.sw-region'), region.region?.empty ? 'Sound region: empty (the caps do not intersect)' : 'Sound region: intersection of the caps — the key answered from inside it'),
+      h('li', h('span.sw.sw-region'), region.region?.empty ? 'Sound region: empty (the caps do not intersect)' : region.region?.full ? 'Sound region: unbounded (no usable cap)' : `Sound region: intersection of the caps — the key answered from inside it${region.region?.area_km2 ? ` (${fmtNumber(Math.round(region.region.area_km2))} km²)` : ''}`),
       h('li', h('span.sw.sw-cap'), `${caps.length} landmark caps (c × RTT / 2)`),
-      h('li', h('span.sw.sw-estimate'), est ? `Estimate ± ${fmtFixed(est.uncertainty_km, 0)} km (for display, not proof)` : 'No estimate'),
+      h('li', h('span.sw.sw-estimate'), hasEstimate(est) ? `Estimate ± ${fmtFixed(est.uncertainty_km, 0)} km${est.method ? ` (${est.method})` : ''} — for display, not proof` : 'No estimate'),
       h('li', h('span.sw.sw-licensed'), `Licensed: ${lic2.join(', ') || 'nothing'}`),
       h('li', h('span.sw.sw-prohibited'), `Prohibited: ${(region.prohibited_regions || []).join(', ') || 'none'}`)),
     table([
       { label: '', get: (c) => h('span.sw', { style: { borderColor: kCapColors[caps.indexOf(c) % kCapColors.length] }, 'aria-hidden': 'true' }) },
-      { label: 'Landmark', get: (c) => c.name },
+      { label: 'Landmark', get: (c) => c.used === false ? h('span', c.name, h('span.muted.small', ' (not used: landmark flagged or retired)')) : c.name },
       { label: 'Min RTT (ms)', class: 'num', get: (c) => fmtFixed(c.min_rtt_ms, 3) },
       { label: 'Cap radius (km)', class: 'num', get: (c) => fmtNumber(Math.round(c.radius_km)) },
     ], caps, { caption: 'Landmark caps', empty: 'No caps: no replies from any landmark.' }));

@@ -3,10 +3,16 @@ import { api, listAll } from '../api.js';
 import { h, clear, fill, add, verdictOf, badge, fmtNumber, timeAgo } from '../dom.js';
 import { MapView, legend } from '../mapview.js';
 
+// A verdict carries an estimate only when its uncertainty is positive (the server writes
+// zeros otherwise).
+export function hasEstimate(e) {
+  return !!e && Number.isFinite(e.latitude_deg) && Number.isFinite(e.longitude_deg) && e.uncertainty_km > 0;
+}
+
 // Where a GPU is drawn: its estimate when the server has one, else its site.
 export function devicePosition(d, sitesById) {
   const e = d.verdict?.estimate;
-  if (e && Number.isFinite(e.latitude_deg) && Number.isFinite(e.longitude_deg)) return [e.latitude_deg, e.longitude_deg];
+  if (hasEstimate(e)) return [e.latitude_deg, e.longitude_deg];
   const s = sitesById.get(d.site_id);
   return s ? [s.latitude_deg, s.longitude_deg] : null;
 }
