@@ -5,22 +5,24 @@
 //
 // For each run: a fresh SQLite store in a temporary directory, seeded by
 // `lightcone demo seed --db sqlite:PATH --gpus N --tokens-out FILE`; the server started with
-// `lightcone server --db sqlite:PATH --listen 127.0.0.1:PORT --web-root DIR`; Debian's chromium
+// `lightcone server --db sqlite:PATH --listen 127.0.0.1:0 --port-file F --web-root DIR`; Debian's chromium
 // driven headless through playwright-core with a fresh --user-data-dir. Screenshots go to
 // --artifacts. The last line is "N passed, N failed, N skipped".
 //
 // Development against another server: --base-url URL --tokens FILE (no seeding, no server).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { launchBrowser, kSourceDir } from './lib.mjs';
+import { seedThroughApi } from './seed_api.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const kServerStartTimeoutMs = 120_000;
 const kSeedTimeoutMs = 600_000;
+// Seeding through the API costs a few requests per GPU: keep that world small.
+const kMaxApiSeedGpus = 400;
 
 function arg(name, def) {
   const i = process.argv.indexOf(name);
@@ -38,13 +40,15 @@ const options = {
   keep: process.argv.includes('--keep'),
 };
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
+async function waitPortFile(file, child, logFile) {
+  const deadline = Date.now() + kServerStartTimeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`lightcone server exited with ${child.exitCode}; log:\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`);
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
+    if (/^\d+$/.test(text) && Number(text) > 0) return Number(text);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`lightcone server wrote no --port-file within ${kServerStartTimeoutMs / 1000} s`);
 }
 
 async function waitHealthy(baseUrl, child, logFile) {
@@ -87,16 +91,32 @@ async function startWorld(tmp) {
   if (!fs.existsSync(options.lightcone)) throw new Error(`${options.lightcone} is missing: build the lightcone target first`);
   const db = `sqlite:${path.join(tmp, 'fleet.db')}`;
   const tokensFile = path.join(tmp, 'tokens.json');
-  console.log(`# seeding ${options.gpus} GPUs: lightcone demo seed --db ${db} --gpus ${options.gpus} --tokens-out ${tokensFile}`);
-  const seed = spawnSync(options.lightcone, ['demo', 'seed', '--db', db, '--gpus', String(options.gpus), '--tokens-out', tokensFile], { encoding: 'utf8', timeout: kSeedTimeoutMs });
-  if (seed.status !== 0) throw new Error(`lightcone demo seed failed (exit ${seed.status}${seed.error ? ', ' + seed.error.message : ''}):\n${(seed.stderr || '').slice(-3000)}`);
-  const tokens = normalizeTokens(JSON.parse(fs.readFileSync(tokensFile, 'utf8')));
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const adminTokenFile = path.join(tmp, 'admin-token');
+  const hasDemoSeed = spawnSync(options.lightcone, ['demo', 'seed', '--help'], { encoding: 'utf8' }).status === 0;
+  let tokens = null;
+  if (hasDemoSeed) {
+    console.log(`# seeding ${options.gpus} GPUs: lightcone demo seed --db ${db} --gpus ${options.gpus} --tokens-out ${tokensFile}`);
+    const seed = spawnSync(options.lightcone, ['demo', 'seed', '--db', db, '--gpus', String(options.gpus), '--tokens-out', tokensFile], { encoding: 'utf8', timeout: kSeedTimeoutMs });
+    if (seed.status !== 0) throw new Error(`lightcone demo seed failed (exit ${seed.status}${seed.error ? ', ' + seed.error.message : ''}):\n${(seed.stderr || '').slice(-3000)}`);
+    tokens = normalizeTokens(JSON.parse(fs.readFileSync(tokensFile, 'utf8')));
+  } else {
+    console.log('# this lightcone has no `demo seed`: seeding through the API after the server starts');
+  }
+  // Port 0: the server picks a free port and writes it to --port-file once listening.
+  const portFile = path.join(tmp, 'port');
   const logFile = path.join(tmp, 'server.log');
   const log = fs.openSync(logFile, 'w');
-  const child = spawn(options.lightcone, ['server', '--db', db, '--listen', `127.0.0.1:${port}`, '--web-root', options.webRoot], { stdio: ['ignore', log, log] });
+  const child = spawn(options.lightcone, ['server', '--db', db, '--listen', '127.0.0.1:0', '--port-file', portFile,
+    '--web-root', options.webRoot, '--admin-token-file', adminTokenFile], { stdio: ['ignore', log, log] });
+  const port = await waitPortFile(portFile, child, logFile);
+  const baseUrl = `http://127.0.0.1:${port}`;
   await waitHealthy(baseUrl, child, logFile);
+  if (!tokens) {
+    const admin = fs.readFileSync(adminTokenFile, 'utf8').trim();
+    const gpus = Math.min(options.gpus, kMaxApiSeedGpus);
+    console.log(`# seeding ${gpus} GPUs through the API`);
+    tokens = normalizeTokens(await seedThroughApi(baseUrl, admin, gpus));
+  }
   console.log(`# server on ${baseUrl} (log ${logFile})`);
   return {
     baseUrl, tokens,
