@@ -92,7 +92,9 @@ async function startWorld(tmp) {
   const db = `sqlite:${path.join(tmp, 'fleet.db')}`;
   const tokensFile = path.join(tmp, 'tokens.json');
   const adminTokenFile = path.join(tmp, 'admin-token');
-  const hasDemoSeed = spawnSync(options.lightcone, ['demo', 'seed', '--help'], { encoding: 'utf8' }).status === 0;
+  // CLI11 answers --help with the nearest known command's help: look for seed's own option.
+  const seedHelp = spawnSync(options.lightcone, ['demo', 'seed', '--help'], { encoding: 'utf8' });
+  const hasDemoSeed = seedHelp.status === 0 && /--tokens-out/.test(seedHelp.stdout + seedHelp.stderr);
   let tokens = null;
   if (hasDemoSeed) {
     console.log(`# seeding ${options.gpus} GPUs: lightcone demo seed --db ${db} --gpus ${options.gpus} --tokens-out ${tokensFile}`);

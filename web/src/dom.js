@@ -110,13 +110,14 @@ export function table(columns, rows, opts = {}) {
       }) : h('tr', h('td.empty', { colSpan: columns.length }, opts.empty || 'Nothing to show.')))));
 }
 
-// A horizontal bar split by verdict: {compliant, unproven, violation}.
+// A horizontal bar split by verdict: {compliant, unproven, violation, no_verdict}.
 export function verdictBar(counts, label) {
-  const total = kVerdicts.reduce((s, v) => s + (counts[v] || 0), 0);
-  const desc = kVerdicts.map((v) => `${counts[v] || 0} ${v}`).join(', ');
+  const parts = [...kVerdicts, 'none'].map((v) => [v, (v === 'none' ? counts.no_verdict ?? counts.none : counts[v]) || 0]);
+  const total = parts.reduce((s, [, n]) => s + n, 0);
+  const desc = parts.filter(([v, n]) => v !== 'none' || n).map(([v, n]) => `${n} ${v === 'none' ? 'no verdict' : v}`).join(', ');
   return h('div.vbar', { role: 'img', 'aria-label': `${label ? label + ': ' : ''}${desc}` },
-    total === 0 ? h('span.vbar-empty') : kVerdicts.filter((v) => counts[v]).map((v) =>
-      h(`span.vbar-seg.seg-${v}`, { style: { flexGrow: String(counts[v]) }, title: `${counts[v]} ${v}` })));
+    total === 0 ? h('span.vbar-empty') : parts.filter(([, n]) => n).map(([v, n]) =>
+      h(`span.vbar-seg.seg-${v}`, { style: { flexGrow: String(n) }, title: `${n} ${v === 'none' ? 'no verdict' : v}` })));
 }
 
 export function errorBox(err) {

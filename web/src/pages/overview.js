@@ -47,7 +47,7 @@ export async function renderOverview(main) {
     { label: 'Violations', class: 'num', get: (r) => fmtNumber(r.violation || 0) },
   ], ov.by_licence || [], { caption: 'GPUs by licence', empty: 'No licences yet.' })));
   const byCountry = (ov.by_country || []).slice().sort((x, y) => y.count - x.count);
-  grid.append(section('By country (where GPUs are proven or estimated)', table([
+  grid.append(section('By country (of the GPU\'s site)', table([
     { label: 'Country', get: (r) => r.country ? `${names.get(r.country) || r.country} (${r.country})` : 'unknown' },
     { label: 'GPUs', class: 'num', get: (r) => fmtNumber(r.count) },
   ], byCountry, { caption: 'GPUs by country', empty: 'No positions yet.' })));
@@ -56,11 +56,12 @@ export async function renderOverview(main) {
     { label: 'Landmark', get: (r) => r.name },
     { label: 'Status', get: (r) => badge(r.status === 'active' ? 'compliant' : 'violation', r.status) },
     { label: 'Last batch', get: (r) => {
-      const stale = !r.last_batch_at || (now - new Date(r.last_batch_at).getTime()) / 1000 > kLandmarkStaleS;
-      return h('span', { class: stale ? 'stale' : '' }, r.last_batch_at ? timeAgo(r.last_batch_at) : 'never', stale ? ' (stale)' : '');
+      if (!r.last_batch_at) return h('span.muted', 'none since the server started');
+      const stale = (now - new Date(r.last_batch_at).getTime()) / 1000 > kLandmarkStaleS;
+      return h('span', { class: stale ? 'stale' : '' }, timeAgo(r.last_batch_at), stale ? ' (stale)' : '');
     } },
   ], ov.landmarks || [], { caption: 'Landmarks and their health', empty: 'No landmarks registered.' })));
   add(main, grid);
 }
 
-function total(r) { return (r.compliant || 0) + (r.unproven || 0) + (r.violation || 0); }
+function total(r) { return (r.compliant || 0) + (r.unproven || 0) + (r.violation || 0) + (r.no_verdict || 0); }
