@@ -69,6 +69,7 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
                       store_->MinRtts(std::nullopt, now - options_.verdict.window));
   LC_ASSIGN_OR_RETURN(std::vector<Verdict> latest, store_->LatestVerdicts(std::nullopt));
   report.devices = static_cast<int64_t>(devices.size());
+  report.read_duration = absl::Now() - started;
 
   absl::flat_hash_map<int64_t, std::pair<size_t, size_t>> rtt_range;  // device -> [begin, end)
   for (size_t i = 0; i < rtts.size();) {
@@ -133,6 +134,7 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
   }
   report.verdict_duration = absl::Now() - verdicts_started;
 
+  const absl::Time write_started = absl::Now();
   std::vector<Verdict> to_write;
   for (size_t i = 0; i < devices.size(); ++i) {
     DeviceState& st = snap.devices[i];
@@ -159,6 +161,8 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
         std::vector<Verdict>(to_write.begin() + i, to_write.begin() + end)));
   }
   report.verdicts_written = static_cast<int64_t>(to_write.size());
+  report.write_duration = absl::Now() - write_started;
+  const absl::Time identity_started = absl::Now();
 
   // ---- Identity and topology history of recently enrolled hosts ----------------------------
   for (const Host& h : hosts) snap.hosts[h.id] = &h;
@@ -196,7 +200,10 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
     if (!chain.empty()) last_topology_[dev.id] = chain.back();
   }
 
+  report.identity_duration = absl::Now() - identity_started;
+
   // ---- Detectors and alerts ----------------------------------------------------------------
+  const absl::Time detect_started = absl::Now();
   std::vector<Finding> findings = RunDetectors(snap, options_.detectors);
 
   struct Existing {
@@ -247,6 +254,7 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
   }
 
   last_pass_time_ = now;
+  report.detect_duration = absl::Now() - detect_started;
   report.duration = absl::Now() - started;
   {
     absl::MutexLock lock(&mu_);

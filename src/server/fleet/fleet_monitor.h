@@ -69,7 +69,13 @@ struct PassReport {
   int64_t alerts_resolved = 0;
   std::map<std::string, int64_t> raised_by_type;
   absl::Duration duration = absl::ZeroDuration();
-  absl::Duration verdict_duration = absl::ZeroDuration();  // Computing verdicts only.
+  // Where the time went: bulk reads, computing verdicts, appending them, identity/topology
+  // history queries, detectors plus alert writes.
+  absl::Duration read_duration = absl::ZeroDuration();
+  absl::Duration verdict_duration = absl::ZeroDuration();
+  absl::Duration write_duration = absl::ZeroDuration();
+  absl::Duration identity_duration = absl::ZeroDuration();
+  absl::Duration detect_duration = absl::ZeroDuration();
 };
 
 class FleetMonitor {

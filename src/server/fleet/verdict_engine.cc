@@ -164,10 +164,11 @@ Decision VerdictEngine::Decide(const DeviceInput& in, absl::Time now) const {
 
   // Decide the status and reason.
   std::vector<DistanceBound> bounds;
+  SoundRegion full_region;
   auto finish = [&]() {
     // Estimate and region summary from the full (f = 0) region.
     if (!bounds.empty()) {
-      SoundRegion full(bounds);
+      const SoundRegion& full = full_region;
       summary["landmarks_used"] = static_cast<int>(bounds.size());
       summary["empty"] = full.is_empty();
       d.region_inconsistent = full.is_empty();
@@ -211,6 +212,7 @@ Decision VerdictEngine::Decide(const DeviceInput& in, absl::Time now) const {
   };
 
   bounds = Bounds(in.rtts, now);
+  if (!bounds.empty()) full_region = SoundRegion(bounds);
   if (in.licence == nullptr) {
     v.reason = kUnlicensedReason;
     return finish();
@@ -323,12 +325,13 @@ Decision VerdictEngine::Decide(const DeviceInput& in, absl::Time now) const {
       absl::StrAppend(&v.reason, "; the closest point it can be is ", Km(nearest_km),
                       " beyond site ", nearest_site);
     }
-    if (all_relate_prohibited(Relation::kInside)) {
-      absl::StrAppend(&v.reason, "; it is inside prohibited region(s) ", prohibited_names);
-    }
     return finish();
   }
-  if (all_relate_prohibited(Relation::kInside)) {
+  // Inside a prohibited region: the full (f = 0) region is the smallest of all; when it is
+  // not inside, no robust sub-region is, so the costly per-sub-region test is skipped.
+  if (g.prohibited != nullptr && !full_region.is_empty() &&
+      g.prohibited->Relate(full_region) == Relation::kInside &&
+      all_relate_prohibited(Relation::kInside)) {
     v.status = VerdictStatus::kViolation;
     v.reason = absl::StrCat("the GPU's key answered from inside prohibited region(s) ",
                             prohibited_names, " (licence ", lic.reference, ", ", who, ")");
