@@ -125,7 +125,8 @@ CREATE INDEX alerts_by_device ON alerts (device_id, id);
 
 // Schema v2 (fleet server): sites, shipments, API tokens, topology snapshots, device events,
 // latest telemetry; new columns with defaults on landmarks, hosts, devices and alerts; a
-// pointer from each device to its latest verdict; indexes for the verdict loop's MinRtts.
+// pointer from each device to its latest verdict; a covering index in time order for the
+// verdict loop's MinRtts over a recent window (docs/store.md, "MinRtts").
 constexpr char kMigration2[] = R"sql(
 CREATE TABLE sites (
   id {{ID}},
@@ -204,8 +205,6 @@ UPDATE devices SET latest_verdict_id =
   (SELECT MAX(v.id) FROM verdicts v WHERE v.device_id = devices.id);
 ALTER TABLE alerts ADD COLUMN resolved_at_ns BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX measurements_by_time ON measurements (time_ns, device_id, landmark_id, rtt_ns);
-CREATE INDEX measurements_by_device_time
-  ON measurements (device_id, time_ns, landmark_id, rtt_ns);
 )sql";
 
 }  // namespace

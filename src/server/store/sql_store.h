@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -16,10 +17,18 @@
 
 namespace lightcone::server::internal {
 
+// The statement MinRtts runs (exposed so that the benchmark can print its query plan).
+// Parameters: since (ns), then the device id when `one_device`.
+std::string MinRttsSql(SqlDialect dialect, bool one_device);
+
 class SqlStore : public Store {
  public:
-  // Runs the schema migrations on `db`, then serves from it.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(std::unique_ptr<SqlDatabase> db);
+  // Runs the schema migrations on `db`, then serves from it. `reader`, when given, is a second
+  // connection to the same database for the long aggregate reads (MinRtts, LatestVerdicts) so
+  // that a verdict pass over the whole fleet does not hold up ingest and the API, which use
+  // `db`. It sees everything committed through `db` before the read starts.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(std::unique_ptr<SqlDatabase> db,
+                                                     std::unique_ptr<SqlDatabase> reader = nullptr);
 
   absl::StatusOr<int> SchemaVersion() override;
   absl::StatusOr<Organization> CreateOrganization(const Organization& org) override;
@@ -89,7 +98,12 @@ class SqlStore : public Store {
   absl::Status ResolveAlert(int64_t id, absl::Time at) override;
 
  private:
-  explicit SqlStore(std::unique_ptr<SqlDatabase> db) : db_(std::move(db)) {}
+  SqlStore(std::unique_ptr<SqlDatabase> db, std::unique_ptr<SqlDatabase> reader)
+      : db_dialect_(db->dialect()), db_(std::move(db)), reader_(std::move(reader)) {}
+
+  // Runs `read` on the reader connection when there is one, else on the main connection.
+  template <typename Fn>
+  auto OnReader(Fn read) -> decltype(read(std::declval<SqlDatabase&>()));
 
   absl::StatusOr<IngestResult> IngestLocked(const MeasurementBatch& batch,
                                             const std::string& content_hash)
@@ -100,8 +114,11 @@ class SqlStore : public Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Commit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const SqlDialect db_dialect_;
   absl::Mutex mu_;
   std::unique_ptr<SqlDatabase> db_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex reader_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::unique_ptr<SqlDatabase> reader_ ABSL_GUARDED_BY(reader_mu_);
 };
 
 }  // namespace lightcone::server::internal

@@ -13,7 +13,11 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions&
   db_options.busy_timeout = options.busy_timeout;
   LC_ASSIGN_OR_RETURN(std::unique_ptr<internal::SqliteDatabase> db,
                       internal::SqliteDatabase::Open(db_options));
-  return internal::SqlStore::Open(std::move(db));
+  // A second connection for the long aggregate reads (sql_store.h): in WAL mode it reads a
+  // committed snapshot while the main connection keeps writing.
+  LC_ASSIGN_OR_RETURN(std::unique_ptr<internal::SqliteDatabase> reader,
+                      internal::SqliteDatabase::Open(db_options));
+  return internal::SqlStore::Open(std::move(db), std::move(reader));
 }
 
 }  // namespace lightcone::server

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -1483,6 +1484,53 @@ TEST_P(StoreTest, ResolveAlertStateMachine) {
   AlertFilter resolved_filter;
   resolved_filter.state = AlertState::kResolved;
   EXPECT_THAT(store_->ListAlerts(resolved_filter)->items, SizeIs(2));
+}
+
+// MinRtts and LatestVerdicts run on the store's reader connection: they proceed beside ingest
+// and verdict writes without errors and always see a committed state.
+TEST_P(StoreTest, AggregateReadsRunBesideWrites) {
+  const Organization org = MakeOrganization("acme");
+  const Device device = MakeDevice(org.id, "GPU-1");
+  const Landmark landmark = MakeLandmark("sin-1");
+  constexpr int kBatches = 30;
+  constexpr int kPerBatch = 40;
+  std::atomic<bool> done{false};
+  int write_failures = 0;
+  std::thread writer([&] {
+    for (int b = 0; b < kBatches; ++b) {
+      if (!store_->IngestMeasurements(MakeBatch(landmark.id, b, device.id, b * kPerBatch,
+                                                kPerBatch))
+               .ok() ||
+          !store_->AppendVerdict(MakeVerdict(device.id, b, VerdictStatus::kUnproven)).ok()) {
+        ++write_failures;
+      }
+    }
+    done = true;
+  });
+  int read_failures = 0;
+  int64_t last_count = 0;
+  int reads = 0;
+  while (!done || reads == 0) {
+    auto rtts = store_->MinRtts(std::nullopt, absl::UnixEpoch());
+    auto verdicts = store_->LatestVerdicts(std::nullopt);
+    ++reads;
+    if (!rtts.ok() || !verdicts.ok() || rtts->size() > 1) {
+      ++read_failures;
+      continue;
+    }
+    const int64_t count = rtts->empty() ? 0 : rtts->front().count;
+    if (count < last_count || count % kPerBatch != 0) ++read_failures;  // Whole batches only.
+    last_count = count;
+  }
+  writer.join();
+  EXPECT_EQ(write_failures, 0);
+  EXPECT_EQ(read_failures, 0);
+  auto final_rtts = store_->MinRtts(device.id, absl::UnixEpoch());
+  ASSERT_TRUE(final_rtts.ok());
+  ASSERT_THAT(*final_rtts, SizeIs(1));
+  EXPECT_EQ(final_rtts->front().count, kBatches * kPerBatch);
+  EXPECT_EQ(store_->LatestVerdicts(std::nullopt)->front().time,
+            absl::FromUnixSeconds(kBatches - 1));
 }
 
 // A database written by a schema-v1 binary opens as v2 with its data intact and the new
