@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <set>
 #include <type_traits>
 #include <utility>
 
@@ -24,6 +25,8 @@ constexpr size_t kSha256HexChars = 64;
 // Measurements per multi-row INSERT: one round trip (PostgreSQL) per this many rows.
 constexpr int kIngestRowsPerStatement = 100;
 constexpr int kMeasurementInsertColumns = 9;
+// Verdicts per multi-row INSERT in AppendVerdicts.
+constexpr size_t kVerdictRowsPerStatement = 100;
 
 // Resets a statement when the scope ends so that it never holds a transaction open.
 class ResetOnExit {
@@ -1606,23 +1609,95 @@ absl::StatusOr<std::vector<Verdict>> SqlStore::LatestVerdicts(
 absl::Status SqlStore::AppendVerdicts(const std::vector<Verdict>& verdicts) {
   if (verdicts.empty()) return absl::OkStatus();
   for (size_t i = 0; i < verdicts.size(); ++i) {
-    if (!nlohmann::json::accept(verdicts[i].region_summary_json)) {
+    const Verdict& v = verdicts[i];
+    if (!nlohmann::json::accept(v.region_summary_json)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "store: verdicts[", i, "] (device ", verdicts[i].device_id,
-          ") region summary is not valid JSON"));
+          "store: verdicts[", i, "] (device ", v.device_id, ") region summary is not valid JSON"));
+    }
+    const int level = static_cast<int>(v.assurance);
+    if (level < 0 || level > 3) {
+      return absl::InvalidArgumentError(absl::StrCat("store: verdicts[", i, "] (device ",
+                                                     v.device_id, ") assurance level ", level,
+                                                     " not in L0-L3"));
     }
   }
   absl::MutexLock lock(&mu_);
   LC_RETURN_IF_ERROR(db_->Begin());
-  for (size_t i = 0; i < verdicts.size(); ++i) {
-    absl::StatusOr<int64_t> id = AppendVerdictLocked(verdicts[i]);
-    if (!id.ok()) {
+  for (size_t first = 0; first < verdicts.size(); first += kVerdictRowsPerStatement) {
+    const size_t rows = std::min<size_t>(kVerdictRowsPerStatement, verdicts.size() - first);
+    absl::Status status = AppendVerdictChunkLocked(verdicts, first, rows);
+    if (!status.ok()) {
       (void)db_->ExecScript("ROLLBACK");
-      return Context(id.status(), absl::StrCat("store: verdicts[", i, "] (device ",
-                                               verdicts[i].device_id, ")"));
+      return status;
     }
   }
   return Context(Commit(), "store: verdicts commit");
+}
+
+absl::Status SqlStore::AppendVerdictChunkLocked(const std::vector<Verdict>& verdicts,
+                                                size_t first, size_t rows) {
+  const std::string in_list =
+      absl::StrCat("(", absl::StrJoin(std::vector<std::string>(rows, "?"), ", "), ")");
+  // Unknown devices are named by index (a foreign key error could only name the statement).
+  {
+    LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                        db_->Prepare(absl::StrCat("SELECT id FROM devices WHERE id IN ",
+                                                  in_list)));
+    ResetOnExit reset(s);
+    for (size_t r = 0; r < rows; ++r) {
+      BindFrom(s, static_cast<int>(r) + 1, verdicts[first + r].device_id);
+    }
+    std::set<int64_t> known;
+    while (true) {
+      LC_ASSIGN_OR_RETURN(bool row, s->Next());
+      if (!row) break;
+      known.insert(s->ColumnInt64(0));
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      if (known.count(verdicts[first + r].device_id) == 0) {
+        return absl::InvalidArgumentError(absl::StrCat("store: verdicts[", first + r,
+                                                       "]: unknown device ",
+                                                       verdicts[first + r].device_id));
+      }
+    }
+  }
+  {
+    std::vector<std::string> values(rows, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    LC_ASSIGN_OR_RETURN(
+        SqlStatement * s,
+        db_->Prepare(absl::StrCat(
+            "INSERT INTO verdicts (device_id, time_ns, status, reason, region_summary_json, "
+            "estimate_latitude_deg, estimate_longitude_deg, estimate_radius_km, robustness_f, "
+            "assurance_level) VALUES ",
+            absl::StrJoin(values, ", "))));
+    ResetOnExit reset(s);
+    int index = 1;
+    for (size_t r = 0; r < rows; ++r) {
+      const Verdict& v = verdicts[first + r];
+      index = BindFrom(s, index, v.device_id, Nanos(v.time), VerdictStatusName(v.status),
+                       v.reason, v.region_summary_json, v.estimate_latitude_deg,
+                       v.estimate_longitude_deg, v.estimate_radius_km,
+                       static_cast<int64_t>(v.robustness_f), static_cast<int64_t>(v.assurance));
+    }
+    auto done = s->Next();
+    if (!done.ok()) {
+      return Context(done.status(),
+                     absl::StrCat("store: verdicts[", first, "..", first + rows - 1, "]"));
+    }
+  }
+  // Each device's pointer to its newest verdict (verdicts_by_device makes MAX a lookup).
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare(absl::StrCat("UPDATE devices SET latest_verdict_id = (SELECT MAX(v.id) FROM "
+                                "verdicts v WHERE v.device_id = devices.id) WHERE id IN ",
+                                in_list)));
+  ResetOnExit reset(s);
+  for (size_t r = 0; r < rows; ++r) {
+    BindFrom(s, static_cast<int>(r) + 1, verdicts[first + r].device_id);
+  }
+  LC_ASSIGN_OR_RETURN(bool unused, s->Next());
+  (void)unused;
+  return absl::OkStatus();
 }
 
 absl::Status SqlStore::ResolveAlert(int64_t id, absl::Time at) {

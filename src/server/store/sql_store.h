@@ -112,6 +112,10 @@ class SqlStore : public Store {
   // transaction; returns the verdict's id.
   absl::StatusOr<int64_t> AppendVerdictLocked(const Verdict& verdict)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Inserts verdicts[first, first + rows) with one multi-row INSERT and advances their devices'
+  // latest_verdict_id, inside the caller's transaction.
+  absl::Status AppendVerdictChunkLocked(const std::vector<Verdict>& verdicts, size_t first,
+                                        size_t rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Commit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const SqlDialect db_dialect_;

@@ -1447,6 +1447,14 @@ TEST_P(StoreTest, AppendVerdictsIsAtomic) {
   for (int i = 0; i < 500; ++i) {
     many.push_back(MakeVerdict(i % 2 == 0 ? a.id : b.id, 100 + i, VerdictStatus::kUnproven));
   }
+  // Written in chunks of 100 rows: a bad reference in a later chunk undoes the earlier ones.
+  std::vector<Verdict> bad_late = many;
+  bad_late[250].device_id = b.id + 50;
+  const absl::Status late = store_->AppendVerdicts(bad_late);
+  EXPECT_EQ(late.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(late.message()).find("verdicts[250]"), std::string::npos) << late;
+  EXPECT_TRUE(store_->ListVerdicts(a.id, {})->items.empty());
+  EXPECT_TRUE(store_->LatestVerdicts(std::nullopt)->empty());
   ASSERT_TRUE(store_->AppendVerdicts(many).ok());
   EXPECT_THAT(store_->ListVerdicts(a.id, {0, kMaxPageSize})->items, SizeIs(250));
   EXPECT_EQ(store_->LatestVerdict(b.id)->time, absl::FromUnixSeconds(599));
