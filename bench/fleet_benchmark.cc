@@ -54,6 +54,59 @@ void Check(const absl::Status& s, const char* what) {
   }
 }
 
+// Decide() alone, in memory, per kind of GPU: 0 at the licensed site, 1 around Beijing,
+// 2 near Tokyo / Mumbai / Frankfurt.
+void BM_Decide(benchmark::State& state) {
+  static std::shared_ptr<CountryAreaCache> countries = CountryAreaCache::LoadDefault();
+  std::vector<Landmark> landmarks = testing::MakeLandmarks(16);
+  for (size_t i = 0; i < landmarks.size(); ++i) landmarks[i].id = static_cast<int64_t>(i + 1);
+  Licence lic = testing::SingaporeLicence(1);
+  lic.id = 1;
+  const LicenceGeometry geometry = BuildLicenceGeometry(lic, *countries);
+  VerdictEngine engine({}, landmarks);
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  const S2Point centres[] = {S2LatLng::FromDegrees(1.33, 103.74).ToPoint(),
+                             S2LatLng::FromDegrees(39.9, 116.4).ToPoint(),
+                             S2LatLng::FromDegrees(35.65, 139.75).ToPoint()};
+  const double spread_km[] = {30, 500, 300};
+  const int kind = static_cast<int>(state.range(0));
+  std::vector<std::vector<MinRtt>> inputs(256);
+  for (auto& rtts : inputs) {
+    const S2Point p = RandomNear(rng, centres[kind], spread_km[kind]);
+    for (const Landmark& l : landmarks) {
+      const double km = geo::AngleToKm(
+          S1Angle(S2LatLng::FromDegrees(l.latitude_deg, l.longitude_deg).ToPoint(), p));
+      MinRtt r;
+      r.device_id = 1;
+      r.landmark_id = l.id;
+      r.min_rtt_ns = static_cast<int64_t>(
+          (km * geo::kTwoThirdsCRttMsPerKm * (1.1 + 0.3 * u(rng)) + 0.02 + 0.13 * u(rng)) * 1e6);
+      r.count = 1;
+      r.last_time = testing::TestNow() - absl::Minutes(5);
+      rtts.push_back(r);
+    }
+  }
+  Device device;
+  device.id = 1;
+  device.licence_id = 1;
+  size_t i = 0;
+  int compliant = 0;
+  for (auto _ : state) {
+    DeviceInput in;
+    in.device = &device;
+    in.rtts = inputs[i++ % inputs.size()];
+    in.licence = &lic;
+    in.geometry = &geometry;
+    Decision d = engine.Decide(in, testing::TestNow());
+    compliant += d.verdict.status == VerdictStatus::kCompliant;
+    benchmark::DoNotOptimize(d);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["compliant_frac"] = static_cast<double>(compliant) / state.iterations();
+}
+BENCHMARK(BM_Decide)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
+
 int Run() {
   int gpus = kDefaultGpus;
   if (const char* env = std::getenv("LIGHTCONE_FLEET_BENCH_GPUS")) gpus = std::max(1, std::atoi(env));
@@ -175,5 +228,8 @@ int Run() {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  if (std::getenv("LIGHTCONE_FLEET_BENCH_SKIP_PASS") != nullptr) return 0;
   return lightcone::server::fleet::Run();
 }

@@ -86,6 +86,17 @@ const Verdict* CurrentVerdict(const DeviceState& d) {
 
 }  // namespace
 
+Alert CompleteAlert(const Finding& f) {
+  Alert a = f.alert;
+  if (f.evidence) {
+    Json evidence = f.evidence();
+    if (!evidence.is_object()) evidence = Json{{"value", evidence}};
+    evidence["dedup_key"] = f.key;
+    a.evidence_json = evidence.dump();
+  }
+  return a;
+}
+
 bool IsResolvableAlertType(const std::string& type) {
   static const std::set<std::string> kTypes = {kWentDark,         kLicenceOveruse,
                                                kUnlicensedGpu,    kShipmentUnproven,
@@ -511,30 +522,40 @@ std::vector<Finding> DetectVerdictAlerts(const FleetSnapshot& s, const VerdictAl
     const Device& dev = *d.device;
     const Verdict& v = d.decision->verdict;
     const absl::Time since = d.decision->status_since.value_or(s.now);
-    Json evidence = {{"verdict_status", VerdictStatusName(v.status)},
-                     {"reason", v.reason},
-                     {"since", Rfc3339(since)},
-                     {"licence_id", dev.licence_id},
-                     {"robustness_f", v.robustness_f},
-                     {"region", Json::parse(v.region_summary_json, nullptr, false)}};
-    if (d.decision->has_estimate) {
-      evidence["estimate"] = {{"latitude_deg", v.estimate_latitude_deg},
-                              {"longitude_deg", v.estimate_longitude_deg},
-                              {"uncertainty_km", v.estimate_radius_km}};
-    }
+    const Decision* decision = d.decision;
+    // Built only for alerts that are created (see Finding::evidence).
+    auto evidence = [decision, since, licence_id = dev.licence_id]() {
+      const Verdict& v = decision->verdict;
+      Json e = {{"verdict_status", VerdictStatusName(v.status)},
+                {"reason", v.reason},
+                {"since", Rfc3339(since)},
+                {"licence_id", licence_id},
+                {"robustness_f", v.robustness_f},
+                {"region", Json::parse(v.region_summary_json, nullptr, false)}};
+      if (decision->has_estimate) {
+        e["estimate"] = {{"latitude_deg", v.estimate_latitude_deg},
+                         {"longitude_deg", v.estimate_longitude_deg},
+                         {"uncertainty_km", v.estimate_radius_km}};
+      }
+      return e;
+    };
+    Finding f;
+    f.alert.organization_id = dev.organization_id;
+    f.alert.device_id = dev.id;
+    f.key = absl::StrCat("device:", dev.id);
+    f.evidence = evidence;
     if (v.status == VerdictStatus::kViolation) {
-      out.push_back(MakeFinding(kVerdictViolation, absl::StrCat("device:", dev.id),
-                                AlertSeverity::kCritical, dev.organization_id, dev.id,
-                                absl::StrCat("GPU ", DeviceName(dev), ": ", v.reason),
-                                std::move(evidence)));
+      f.alert.type = kVerdictViolation;
+      f.alert.severity = AlertSeverity::kCritical;
+      f.alert.subject = absl::StrCat("GPU ", DeviceName(dev), ": ", v.reason);
+      out.push_back(std::move(f));
     } else if (v.status == VerdictStatus::kUnproven && LicenceOf(s, dev) != nullptr &&
                s.now - since > o.unproven_grace) {
-      out.push_back(MakeFinding(
-          kVerdictUnproven, absl::StrCat("device:", dev.id), AlertSeverity::kWarning,
-          dev.organization_id, dev.id,
-          absl::StrCat("GPU ", DeviceName(dev), " unproven for ", Hours(s.now - since), ": ",
-                       v.reason),
-          std::move(evidence)));
+      f.alert.type = kVerdictUnproven;
+      f.alert.severity = AlertSeverity::kWarning;
+      f.alert.subject = absl::StrCat("GPU ", DeviceName(dev), " unproven for ",
+                                     Hours(s.now - since), ": ", v.reason);
+      out.push_back(std::move(f));
     }
   }
   return out;

@@ -16,6 +16,7 @@
 #define LIGHTCONE_SERVER_FLEET_DETECTORS_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "geo/country_atlas.h"
+#include "nlohmann/json.hpp"
 #include "server/fleet/verdict_engine.h"
 #include "server/store/store.h"
 
@@ -83,11 +85,18 @@ struct FleetSnapshot {
 };
 
 // An alert to raise (alert.type, severity, subject, evidence_json, device/org set) and its
-// dedup key, unique within the type.
+// dedup key, unique within the type. When `evidence` is set, alert.evidence_json is left
+// empty and the monitor calls it only for alerts it actually creates (most findings of a
+// steady fleet are already open); it returns the evidence without "dedup_key". It may read
+// the snapshot, so it must be called while the snapshot lives.
 struct Finding {
   Alert alert;
   std::string key;
+  std::function<nlohmann::json()> evidence;
 };
+
+// The alert to store for `f`: evidence filled in, "dedup_key" set.
+Alert CompleteAlert(const Finding& f);
 
 // ---- Detectors -----------------------------------------------------------------------------
 

@@ -230,18 +230,19 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
   for (Finding& f : findings) {
     const std::string key = AlertKey(f.alert.type, f.key);
     if (!firing.insert(key).second || existing.contains(key)) continue;
-    f.alert.created_at = now;
-    f.alert.state = AlertState::kOpen;
-    LC_ASSIGN_OR_RETURN(Alert created, store_->CreateAlert(f.alert));
+    Alert alert = CompleteAlert(f);
+    alert.created_at = now;
+    alert.state = AlertState::kOpen;
+    LC_ASSIGN_OR_RETURN(Alert created, store_->CreateAlert(alert));
     ++report.alerts_raised;
     ++report.raised_by_type[created.type];
-    if (f.alert.type == kLandmarkInconsistent && options_.detectors.landmarks.flag_landmark) {
-      auto evidence = nlohmann::json::parse(f.alert.evidence_json, nullptr, false);
+    if (alert.type == kLandmarkInconsistent && options_.detectors.landmarks.flag_landmark) {
+      auto evidence = nlohmann::json::parse(alert.evidence_json, nullptr, false);
       const int64_t landmark_id = evidence.value("landmark_id", int64_t{0});
       absl::StatusOr<Landmark> l = store_->GetLandmark(landmark_id);
       if (l.ok() && l->status == LandmarkStatus::kActive) {
         l->status = LandmarkStatus::kFlagged;
-        l->status_reason = f.alert.subject;
+        l->status_reason = alert.subject;
         LC_RETURN_IF_ERROR(store_->UpdateLandmark(*l));
       }
     }

@@ -55,8 +55,9 @@ EstimateOut EstimateInside(absl::Span<const DistanceBound> bounds, const SoundRe
       if (region.is_empty() || region.is_full()) continue;
       S2Point c = region.GetCapBound().center();
       if (!container.Contains(c)) c = container.ClosestPoint(c);
-      double r_km = geo::AngleToKm(region.MaxDistanceFrom(c));
-      r_km = std::min(r_km, geo::AngleToKm(container.MaxDistanceFrom(c)));
+      // `region` lies inside `container` (its caps are the container's, shrunk or equal),
+      // so this radius never exceeds the container's extent from c.
+      const double r_km = geo::AngleToKm(region.MaxDistanceFrom(c));
       out.ok = true;
       out.position = c;
       out.uncertainty_km = std::max(r_km, 0.001);
@@ -88,15 +89,32 @@ EstimateOut EstimateInside(absl::Span<const DistanceBound> bounds, const SoundRe
 
 }  // namespace
 
-std::optional<absl::Time> SummaryTime(const Verdict& verdict, const char* field) {
-  auto j = nlohmann::json::parse(verdict.region_summary_json, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+namespace {
+
+std::optional<absl::Time> TimeField(const nlohmann::json& j, const char* field) {
   auto it = j.find(field);
   if (it == j.end() || !it->is_string()) return std::nullopt;
   absl::Time t;
   std::string err;
   if (!absl::ParseTime(absl::RFC3339_full, it->get<std::string>(), &t, &err)) return std::nullopt;
   return t;
+}
+
+}  // namespace
+
+std::optional<absl::Time> SummaryTime(const Verdict& verdict, const char* field) {
+  auto j = nlohmann::json::parse(verdict.region_summary_json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return TimeField(j, field);
+}
+
+SummaryTimes ParseSummaryTimes(const Verdict& verdict) {
+  SummaryTimes out;
+  auto j = nlohmann::json::parse(verdict.region_summary_json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return out;
+  out.status_since = TimeField(j, "status_since");
+  out.last_compliant_at = TimeField(j, "last_compliant_at");
+  return out;
 }
 
 VerdictEngine::VerdictEngine(const VerdictEngineOptions& options,
@@ -192,11 +210,12 @@ Decision VerdictEngine::Decide(const DeviceInput& in, absl::Time now) const {
     std::optional<absl::Time> since;
     std::optional<absl::Time> compliant_at;
     if (in.previous != nullptr) {
+      const SummaryTimes carried = ParseSummaryTimes(*in.previous);
       if (in.previous->status == v.status) {
-        since = SummaryTime(*in.previous, "status_since");
+        since = carried.status_since;
         if (!since.has_value()) since = in.previous->time;
       }
-      compliant_at = SummaryTime(*in.previous, "last_compliant_at");
+      compliant_at = carried.last_compliant_at;
       if (!compliant_at.has_value() && in.previous->status == VerdictStatus::kCompliant) {
         compliant_at = in.previous->time;
       }
@@ -266,6 +285,7 @@ Decision VerdictEngine::Decide(const DeviceInput& in, absl::Time now) const {
     const Relation rel = geo::RelateToArea(*r, g.allowed);
     if (rel != Relation::kInside) all_inside = false;
     if (rel != Relation::kOutside) all_outside = false;
+    if (!all_inside && !all_outside) break;  // Neither compliant nor violation by the area.
   }
   const std::string prohibited_names = absl::StrJoin(lic.prohibited_regions, ",");
   auto all_relate_prohibited = [&](Relation want) {

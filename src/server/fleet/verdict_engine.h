@@ -110,6 +110,13 @@ class VerdictEngine {
 // verdict's region_summary_json; nullopt when absent or malformed.
 std::optional<absl::Time> SummaryTime(const Verdict& verdict, const char* field);
 
+// "status_since" and "last_compliant_at" of a verdict's summary in one parse.
+struct SummaryTimes {
+  std::optional<absl::Time> status_since;
+  std::optional<absl::Time> last_compliant_at;
+};
+SummaryTimes ParseSummaryTimes(const Verdict& verdict);
+
 }  // namespace lightcone::server::fleet
 
 #endif  // LIGHTCONE_SERVER_FLEET_VERDICT_ENGINE_H_
