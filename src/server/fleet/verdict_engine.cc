@@ -160,6 +160,92 @@ std::vector<DistanceBound> VerdictEngine::Bounds(absl::Span<const MinRtt> rtts,
   return bounds;
 }
 
+namespace {
+
+// FNV-1a, 64 bit: stable across processes (absl::Hash is seeded per process).
+class Fnv {
+ public:
+  void Add(const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) h_ = (h_ ^ p[i]) * 1099511628211ull;
+  }
+  template <typename T>
+  void AddValue(const T& v) {
+    Add(&v, sizeof(v));
+  }
+  void AddString(const std::string& s) {
+    AddValue(s.size());
+    Add(s.data(), s.size());
+  }
+  uint64_t value() const { return h_; }
+
+ private:
+  uint64_t h_ = 1469598103934665603ull;
+};
+
+}  // namespace
+
+std::string VerdictEngine::Fingerprint(const DeviceInput& in,
+                                       absl::Span<const DistanceBound> bounds,
+                                       absl::Time now) const {
+  Fnv h;
+  h.AddValue(kFingerprintVersion);
+  h.AddValue(options_.robustness_f);
+  h.AddValue(options_.min_landmarks);
+  h.AddValue(options_.rtt_floor_ms);
+  h.AddValue(absl::ToInt64Nanoseconds(options_.window));
+  for (const DistanceBound& b : bounds) {
+    h.AddValue(b.landmark);
+    h.AddValue(b.center.x());
+    h.AddValue(b.center.y());
+    h.AddValue(b.center.z());
+    h.AddValue(b.radius.radians());
+  }
+  if (in.licence != nullptr) {
+    const Licence& l = *in.licence;
+    h.AddValue(l.id);
+    h.AddString(l.reference);
+    h.AddValue(now >= l.valid_from && now < l.valid_until);
+    for (const AllowedSite& s : l.allowed_sites) {
+      h.AddString(s.name);
+      h.AddValue(s.latitude_deg);
+      h.AddValue(s.longitude_deg);
+      h.AddValue(s.radius_km);
+    }
+    h.AddValue(l.allowed_countries.size());
+    for (const std::string& c : l.allowed_countries) h.AddString(c);
+    h.AddValue(l.prohibited_regions.size());
+    for (const std::string& c : l.prohibited_regions) h.AddString(c);
+    h.AddValue(in.geometry != nullptr && in.geometry->status.ok());
+  } else {
+    h.AddValue(int64_t{-1});
+  }
+  return absl::StrFormat("%016x", h.value());
+}
+
+std::optional<Decision> VerdictEngine::Reuse(const DeviceInput& in, const std::string& fingerprint,
+                                             absl::Time now) const {
+  const Verdict& prev = *in.previous;
+  auto j = nlohmann::json::parse(prev.region_summary_json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  auto it = j.find("inputs");
+  if (it == j.end() || !it->is_string() || it->get<std::string>() != fingerprint) {
+    return std::nullopt;
+  }
+  Decision d;
+  d.verdict = prev;
+  d.verdict.id = 0;
+  d.verdict.time = now;
+  d.verdict.assurance = in.device->key.assurance;
+  d.has_estimate = prev.estimate_radius_km > 0;
+  d.region_inconsistent = j.value("inconsistent", false);
+  d.status_since = TimeField(j, "status_since");
+  if (!d.status_since.has_value()) d.status_since = prev.time;
+  d.last_compliant_at =
+      prev.status == VerdictStatus::kCompliant ? now : TimeField(j, "last_compliant_at");
+  return d;
+}
+
 Decision VerdictEngine::Decide(const DeviceInput& in, absl::Time now) const {
   Decision d;
   Verdict& v = d.verdict;
@@ -183,6 +269,7 @@ Decision VerdictEngine::Decide(const DeviceInput& in, absl::Time now) const {
   // Decide the status and reason.
   std::vector<DistanceBound> bounds;
   SoundRegion full_region;
+  std::string fingerprint;
   auto finish = [&]() {
     // Estimate and region summary from the full (f = 0) region.
     if (!bounds.empty()) {
@@ -205,7 +292,6 @@ Decision VerdictEngine::Decide(const DeviceInput& in, absl::Time now) const {
         summary["estimate_method"] = e.method;
       }
     }
-    if (d.last_measurement.has_value()) summary["last_measurement_at"] = Rfc3339(*d.last_measurement);
     // Carried fields.
     std::optional<absl::Time> since;
     std::optional<absl::Time> compliant_at;
@@ -221,16 +307,29 @@ Decision VerdictEngine::Decide(const DeviceInput& in, absl::Time now) const {
       }
     }
     if (!since.has_value()) since = now;
-    if (v.status == VerdictStatus::kCompliant) compliant_at = now;
     d.status_since = since;
-    d.last_compliant_at = compliant_at;
     summary["status_since"] = Rfc3339(*since);
-    if (compliant_at.has_value()) summary["last_compliant_at"] = Rfc3339(*compliant_at);
+    // A compliant verdict is its own proof time; others carry the last one.
+    if (v.status == VerdictStatus::kCompliant) {
+      d.last_compliant_at = now;
+    } else {
+      d.last_compliant_at = compliant_at;
+      if (compliant_at.has_value()) summary["last_compliant_at"] = Rfc3339(*compliant_at);
+    }
+    summary["inputs"] = fingerprint;
     v.region_summary_json = summary.dump();
     return d;
   };
 
   bounds = Bounds(in.rtts, now);
+  fingerprint = Fingerprint(in, bounds, now);
+  if (in.previous != nullptr) {
+    std::optional<Decision> reused = Reuse(in, fingerprint, now);
+    if (reused.has_value()) {
+      reused->last_measurement = d.last_measurement;
+      return *std::move(reused);
+    }
+  }
   if (!bounds.empty()) full_region = SoundRegion(bounds);
   if (in.licence == nullptr) {
     v.reason = kUnlicensedReason;

@@ -28,9 +28,16 @@
 // ignored (lowest RTT first: that is what a liar reports).
 //
 // region_summary_json: {"empty", "radius_km", "area_km2", "landmarks_used", "robustness_f",
-// "inconsistent", "estimate_method", "last_measurement_at", "status_since",
-// "last_compliant_at"}; the last two carry across verdicts (from `previous`) so detectors can
-// tell how long a GPU has been unproven and whether it was ever proven compliant.
+// "inconsistent", "estimate_method", "status_since", "last_compliant_at", "inputs"}.
+// status_since and last_compliant_at (absent on compliant verdicts, which are their own
+// proof time) carry across verdicts (from `previous`) so detectors can tell how long a GPU
+// has been unproven and whether it was ever proven compliant.
+//
+// Reuse: "inputs" is a fingerprint of everything the decision depends on (bounds, options,
+// licence geometry and validity at `now`). When the previous verdict has the same
+// fingerprint, it is returned again with time = now instead of being recomputed: in a
+// steady fleet the minimum RTTs over the window rarely change, so most passes cost a hash
+// and one JSON parse per GPU.
 //
 // Immutable after construction; Decide is thread-safe.
 #ifndef LIGHTCONE_SERVER_FLEET_VERDICT_ENGINE_H_
@@ -96,11 +103,23 @@ class VerdictEngine {
   Decision Decide(const DeviceInput& input, absl::Time now) const;
 
   const VerdictEngineOptions& options() const { return options_; }
+
+  // Version of the inputs fingerprint; bump when the decision logic changes so stored
+  // verdicts are recomputed.
+  static constexpr int kFingerprintVersion = 1;
   // True for an active landmark known to the engine.
   bool IsUsable(int64_t landmark_id) const { return points_.contains(landmark_id); }
   const Landmark* FindLandmark(int64_t id) const;
 
  private:
+  // A stable hash of everything a decision depends on: the bounds (landmark, position,
+  // radius), the options, the licence's geometry and whether it is valid at `now`.
+  std::string Fingerprint(const DeviceInput& in, absl::Span<const geo::DistanceBound> bounds,
+                          absl::Time now) const;
+  // The previous verdict again (time = now) when its fingerprint is `fingerprint`.
+  std::optional<Decision> Reuse(const DeviceInput& in, const std::string& fingerprint,
+                                absl::Time now) const;
+
   VerdictEngineOptions options_;
   absl::flat_hash_map<int64_t, S2Point> points_;  // Active landmarks only.
   absl::flat_hash_map<int64_t, Landmark> landmarks_;  // All.

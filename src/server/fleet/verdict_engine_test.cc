@@ -98,7 +98,9 @@ TEST_F(VerdictEngineTest, HonestGpuAtItsSingaporeSiteIsCompliant) {
   EXPECT_EQ(summary["landmarks_used"], 13);
   EXPECT_LT(summary["radius_km"].get<double>(), 50);
   EXPECT_GT(summary["area_km2"].get<double>(), 0);
-  EXPECT_TRUE(summary.contains("last_compliant_at"));
+  ASSERT_TRUE(d.last_compliant_at.has_value());
+  EXPECT_EQ(*d.last_compliant_at, TestNow());
+  EXPECT_EQ(summary["inputs"].get<std::string>().size(), 16u);
 }
 
 TEST_F(VerdictEngineTest, GpuAnsweringFromHongKongIsViolation) {
@@ -228,6 +230,34 @@ TEST_F(VerdictEngineTest, StatusSinceAndLastCompliantCarryAcrossVerdicts) {
   EXPECT_EQ(*moved.status_since, TestNow());
   ASSERT_TRUE(moved.last_compliant_at.has_value());
   EXPECT_EQ(*moved.last_compliant_at, TestNow());
+}
+
+TEST_F(VerdictEngineTest, UnchangedInputsReuseThePreviousVerdict) {
+  const std::vector<MinRtt> rtts = RttsFrom(testing::kSingaporeDc);
+  Decision first = Decide(rtts);
+  Verdict previous = first.verdict;
+  previous.time = TestNow() - absl::Hours(2);
+  // A marker only a reused verdict carries over.
+  previous.reason = "reused marker";
+  Decision again = Decide(rtts, {}, nullptr, &previous);
+  EXPECT_EQ(again.verdict.reason, "reused marker");
+  EXPECT_EQ(again.verdict.time, TestNow());
+  EXPECT_EQ(again.verdict.status, VerdictStatus::kCompliant);
+  EXPECT_TRUE(again.has_estimate);
+  // Any change of input recomputes: a new RTT, another licence geometry, other options.
+  std::vector<MinRtt> changed = rtts;
+  changed[5].min_rtt_ns -= 1000;
+  EXPECT_NE(Decide(changed, {}, nullptr, &previous).verdict.reason, "reused marker");
+  Licence moved = licence_;
+  moved.allowed_sites[0].radius_km = 60;
+  EXPECT_NE(Decide(rtts, {}, &moved, &previous).verdict.reason, "reused marker");
+  VerdictEngineOptions f0;
+  f0.robustness_f = 0;
+  EXPECT_NE(Decide(rtts, f0, nullptr, &previous).verdict.reason, "reused marker");
+  // Crossing the end of the licence's validity recomputes too.
+  Licence ending = licence_;
+  ending.valid_until = TestNow() - absl::Seconds(1);
+  EXPECT_THAT(Decide(rtts, {}, &ending, &previous).verdict.reason, HasSubstr("not valid"));
 }
 
 }  // namespace
