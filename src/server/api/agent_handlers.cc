@@ -7,11 +7,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/gpu/key_binding.h"
+#include "attest/spdm_report.h"
 #include "core/logging.h"
 #include "server/api/api_context.h"
 
 namespace lightcone::server::api {
 namespace {
+
+// A PEM chain of a handful of certificates is a few KiB; this bounds hostile input.
+constexpr size_t kMaxCertificateChainBytes = 256 * 1024;
 
 std::string Hex(const std::string& raw) {
   return crypto::HexEncode(
@@ -246,8 +250,8 @@ absl::StatusOr<Response> BindKey(ApiContext* ctx, const Request& req) {
   binding.bound_at = now;
   std::string ueid;
   if (*assurance == AssuranceLevel::kL1) {
-    const std::string evidence_hex = r.String("evidence", true);
-    const std::string certificates = r.String("certificates", true);
+    const std::string evidence_hex = r.String("evidence", true, "", 2 * attest::kMaxReportBytes);
+    const std::string certificates = r.String("certificates", true, "", kMaxCertificateChainBytes);
     if (!r.ok()) return r.status();
     if (evidence_hex.size() % 2 != 0 || evidence_hex.size() / 2 > attest::kMaxReportBytes) {
       return absl::InvalidArgumentError(absl::StrCat(

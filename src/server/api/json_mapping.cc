@@ -116,7 +116,8 @@ const Json* FieldReader::Get(const char* key, bool required) {
   return &*it;
 }
 
-std::string FieldReader::String(const char* key, bool required, const std::string& fallback) {
+std::string FieldReader::String(const char* key, bool required, const std::string& fallback,
+                                size_t max_bytes) {
   const Json* v = Get(key, required);
   if (v == nullptr) return fallback;
   if (!v->is_string()) {
@@ -124,8 +125,8 @@ std::string FieldReader::String(const char* key, bool required, const std::strin
     return fallback;
   }
   const std::string& s = v->get_ref<const std::string&>();
-  if (s.size() > kMaxStringBytes) {
-    Fail(key, absl::StrCat("longer than ", kMaxStringBytes, " bytes"));
+  if (s.size() > max_bytes) {
+    Fail(key, absl::StrCat("longer than ", max_bytes, " bytes"));
     return fallback;
   }
   return s;

@@ -41,7 +41,8 @@ class FieldReader {
   FieldReader(const Json& object, std::string path);
 
   bool Has(const char* key) const;
-  std::string String(const char* key, bool required, const std::string& fallback = "");
+  std::string String(const char* key, bool required, const std::string& fallback = "",
+                     size_t max_bytes = kMaxStringBytes);
   double Number(const char* key, bool required, double fallback = 0);
   int64_t Int(const char* key, bool required, int64_t fallback = 0);
   bool Bool(const char* key, bool required, bool fallback = false);
