@@ -174,6 +174,10 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
   snap.atlas = countries_->atlas();
   const absl::Time enrolled_since =
       last_pass_time_.has_value() ? *last_pass_time_ - absl::Seconds(1) : now - options_.identity_lookback;
+  // Memory updates are staged and applied only when the whole pass succeeded, so a failed
+  // pass re-reads the same history next time instead of losing its alerts.
+  absl::flat_hash_map<int64_t, int64_t> new_event_ids;
+  absl::flat_hash_map<int64_t, TopologySnapshot> new_topology;
   for (const Device& dev : devices) {
     auto host = snap.hosts.find(dev.host_id);
     if (host == snap.hosts.end() || host->second->last_seen < enrolled_since) continue;
@@ -184,7 +188,8 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
     page.after_id = ev == last_event_id_.end() ? 0 : ev->second;
     LC_ASSIGN_OR_RETURN(Page<DeviceEvent> events, store_->ListDeviceEvents(dev.id, page));
     for (DeviceEvent& e : events.items) {
-      last_event_id_[dev.id] = std::max(last_event_id_[dev.id], e.id);
+      int64_t& seen = new_event_ids[dev.id];
+      seen = std::max(seen, e.id);
       if (e.kind == "host_changed") snap.host_changes[dev.id].push_back(std::move(e));
     }
     auto known = last_topology_.find(dev.id);
@@ -197,7 +202,7 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
         (known == last_topology_.end() || chain.back().id != known->second.id)) {
       snap.topology_changes[dev.id] = TopologyPair{chain[chain.size() - 2], chain.back()};
     }
-    if (!chain.empty()) last_topology_[dev.id] = chain.back();
+    if (!chain.empty()) new_topology[dev.id] = chain.back();
   }
 
   report.identity_duration = absl::Now() - identity_started;
@@ -254,6 +259,8 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
     ++report.alerts_resolved;
   }
 
+  for (const auto& [id, event_id] : new_event_ids) last_event_id_[id] = event_id;
+  for (auto& [id, snapshot] : new_topology) last_topology_[id] = std::move(snapshot);
   last_pass_time_ = now;
   report.detect_duration = absl::Now() - detect_started;
   report.duration = absl::Now() - started;

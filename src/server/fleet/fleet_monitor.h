@@ -88,8 +88,9 @@ class FleetMonitor {
   FleetMonitor(const FleetMonitor&) = delete;
   FleetMonitor& operator=(const FleetMonitor&) = delete;
 
-  // One pass at `now`. Errors are the store's (nothing partial is lost: verdicts are written
-  // before alerts, and a failed pass is simply redone by the next one).
+  // One pass at `now`. Errors are the store's. Nothing is lost by a failed pass: the
+  // history read position (events, topology) advances only when a pass succeeds, and alert
+  // conditions are re-evaluated by the next pass.
   absl::StatusOr<PassReport> RunPass(absl::Time now);
 
   // Runs RunPass(absl::Now()) every period on a background thread until Stop(). Failed
