@@ -36,6 +36,27 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(absl::string_view toml_text,
     }
     config.keepalive_interval = std::chrono::milliseconds(*v);
   }
+  if (auto v = root["advertise_address"].value<std::string>()) config.advertise_address = *v;
+  if (auto* server = root["server"].as_table()) {
+    ServerConfig& sc = config.server;
+    if (auto v = (*server)["url"].value<std::string>()) sc.url = *v;
+    if (auto v = (*server)["token"].value<std::string>()) sc.token = *v;
+    if (auto v = (*server)["token_file"].value<std::string>()) sc.token_file = *v;
+    if (auto v = (*server)["site"].value<std::string>()) sc.site = *v;
+    if (auto v = (*server)["ca_file"].value<std::string>()) sc.ca_file = *v;
+    if (auto v = (*server)["enroll_interval"].value<int64_t>()) {
+      if (*v < 1) return ConfigError(origin, "server.enroll_interval must be >= 1 (seconds)");
+      sc.enroll_interval = std::chrono::seconds(*v);
+    }
+    if (auto v = (*server)["telemetry_interval"].value<int64_t>()) {
+      if (*v < 1) return ConfigError(origin, "server.telemetry_interval must be >= 1 (seconds)");
+      sc.telemetry_interval = std::chrono::seconds(*v);
+    }
+    if (sc.url.empty()) return ConfigError(origin, "[server] needs url");
+    if (!sc.token.empty() && !sc.token_file.empty()) {
+      return ConfigError(origin, "server.token and server.token_file are exclusive");
+    }
+  }
   if (auto* limit = root["rate_limit"].as_table()) {
     if (auto v = (*limit)["per_source_per_second"].value<double>()) {
       if (*v <= 0) return ConfigError(origin, "rate_limit.per_source_per_second must be > 0");

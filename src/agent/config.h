@@ -37,6 +37,17 @@ struct LandmarkPeerConfig {
   std::string address;  // HOST:PORT
 };
 
+// The fleet server (docs/api.md). Empty url: the agent does not talk to a server.
+struct ServerConfig {
+  std::string url;         // "https://fleet.example.net:8443"
+  std::string token;       // agent token; or read from token_file
+  std::string token_file;
+  std::string site;        // declared site name sent at enrollment
+  std::string ca_file;     // PEM bundle for an https server; empty: the system store
+  std::chrono::seconds enroll_interval{300};
+  std::chrono::seconds telemetry_interval{60};
+};
+
 struct AgentConfig {
   std::string listen = kDefaultListen;
   std::vector<DeviceConfig> devices;
@@ -47,6 +58,10 @@ struct AgentConfig {
   double rate_per_source_per_second = kDefaultRatePerSourcePerSecond;
   double burst_per_source = kDefaultBurstPerSource;
   std::string keys_file;  // when set, the public keys are also written here (JSON)
+  // "ip:port" the landmarks should probe (sent at enrollment); empty: agent-initiated
+  // sessions only.
+  std::string advertise_address;
+  ServerConfig server;
 };
 
 // Parses TOML text; `origin` names the file in error messages. Errors: kInvalidArgument

@@ -65,5 +65,42 @@ id = "0123abcd-4567-89ab-cdef-0123456789ab"
             absl::StatusCode::kNotFound);
 }
 
+TEST(AgentConfigTest, ParsesTheServerSection) {
+  auto c = ParseAgentConfig(R"(
+advertise_address = "10.0.0.17:7447"
+[server]
+url = "https://fleet.example.net:8443"
+token_file = "/etc/lightcone/agent.token"
+site = "SIN-DC1"
+ca_file = "/etc/lightcone/fleet-ca.pem"
+enroll_interval = 120
+telemetry_interval = 15
+)", "x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->advertise_address, "10.0.0.17:7447");
+  EXPECT_EQ(c->server.url, "https://fleet.example.net:8443");
+  EXPECT_EQ(c->server.token_file, "/etc/lightcone/agent.token");
+  EXPECT_EQ(c->server.site, "SIN-DC1");
+  EXPECT_EQ(c->server.ca_file, "/etc/lightcone/fleet-ca.pem");
+  EXPECT_EQ(c->server.enroll_interval, std::chrono::seconds(120));
+  EXPECT_EQ(c->server.telemetry_interval, std::chrono::seconds(15));
+  auto none = ParseAgentConfig("", "x");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->server.url.empty());
+  EXPECT_TRUE(none->advertise_address.empty());
+}
+
+TEST(AgentConfigTest, RejectsBadServerSections) {
+  for (const char* text : {
+           "[server]\ntoken = \"t\"\n",  // no url
+           "[server]\nurl = \"http://h\"\ntoken = \"t\"\ntoken_file = \"f\"\n",
+           "[server]\nurl = \"http://h\"\nenroll_interval = 0\n",
+           "[server]\nurl = \"http://h\"\ntelemetry_interval = -1\n",
+       }) {
+    EXPECT_EQ(ParseAgentConfig(text, "x").status().code(), absl::StatusCode::kInvalidArgument)
+        << text;
+  }
+}
+
 }  // namespace
 }  // namespace lightcone::agent

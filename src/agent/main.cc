@@ -5,6 +5,11 @@
 //
 //   lightcone-agent inventory --json          print the GPU inventory (NVML) once
 //
+// With a fleet server ([server] url in the config, or --server URL --token TOKEN) it also
+// enrolls the host and its GPUs, binds each session key (L1 with attestation when the GPU
+// can, else L0) and posts telemetry, on its own thread (src/agent/server_client.h).
+// With no device configured, it serves the GPUs the NVML inventory lists.
+//
 // On start it prints JSON lines on stdout: {"event":"listening","address":..},
 // {"event":"metrics","address":..} (Prometheus /metrics, when served) and
 // {"event":"keys",..} (again after every key rotation); on SIGTERM/SIGINT it stops and
@@ -36,6 +41,10 @@
 #include "nlohmann/json.hpp"
 #ifdef LIGHTCONE_AGENT_WITH_METRICS
 #include "agent/metrics_service.h"
+#endif
+#ifdef LIGHTCONE_AGENT_WITH_SERVER
+#include "agent/api_client.h"
+#include "agent/server_client.h"
 #endif
 
 namespace {
@@ -133,6 +142,38 @@ lightcone::agent::MetricsCollector ResponderCollector(const lightcone::agent::Re
 }
 #endif
 
+#if defined(LIGHTCONE_AGENT_WITH_METRICS) && defined(LIGHTCONE_AGENT_WITH_SERVER)
+// The fleet server client's counters as Prometheus metrics.
+lightcone::agent::MetricsCollector ServerCollector(const lightcone::agent::ServerClient* client) {
+  return [client](lightcone::agent::MetricsWriter& w) {
+    lightcone::agent::ServerClientStats s = client->stats();
+    w.Family("lightcone_agent_server_requests_total", "counter",
+             "Requests to the fleet server, by endpoint and result.");
+    for (const char* endpoint : {"enroll", "key_binding", "telemetry"}) {
+      for (const char* result : {"ok", "client_error", "server_error", "unavailable"}) {
+        auto it = s.requests.find({endpoint, result});
+        w.Sample("lightcone_agent_server_requests_total",
+                 {{"endpoint", endpoint}, {"result", result}},
+                 it == s.requests.end() ? 0.0 : static_cast<double>(it->second));
+      }
+    }
+    w.Family("lightcone_agent_server_enrolled", "gauge",
+             "1 when the last enrollment with the fleet server succeeded.");
+    w.Sample("lightcone_agent_server_enrolled", {}, s.enrolled ? 1 : 0);
+    w.Family("lightcone_agent_server_key_bindings_total", "counter",
+             "Session keys the fleet server accepted, by assurance level.");
+    w.Sample("lightcone_agent_server_key_bindings_total", {{"assurance", "L0"}},
+             static_cast<double>(s.bindings_l0));
+    w.Sample("lightcone_agent_server_key_bindings_total", {{"assurance", "L1"}},
+             static_cast<double>(s.bindings_l1));
+    w.Family("lightcone_agent_attestation_failures_total", "counter",
+             "Attestation reports a GPU could not produce for a key binding.");
+    w.Sample("lightcone_agent_attestation_failures_total", {},
+             static_cast<double>(s.attestation_failures));
+  };
+}
+#endif
+
 int Run(AgentConfig config, const GpuFlags& gpu_flags) {
   auto log = lightcone::Logger("agent");
   auto local = lightcone::wire::ResolveEndpoint(config.listen);
@@ -140,6 +181,35 @@ int Run(AgentConfig config, const GpuFlags& gpu_flags) {
     log->error("--listen: {}", local.status().ToString());
     return 2;
   }
+#ifdef LIGHTCONE_AGENT_WITH_METRICS
+  // The GPU side. Started before the keys when no device is configured, so that the NVML
+  // inventory can name the devices; otherwise after the responder, which never waits on it.
+  std::unique_ptr<lightcone::agent::MetricsService> metrics;
+  auto start_metrics = [&] {
+    lightcone::agent::MetricsService::Options metrics_options;
+    metrics_options.metrics_listen = gpu_flags.metrics_listen;
+    metrics_options.monitor.telemetry_interval = absl::Seconds(gpu_flags.telemetry_interval_s);
+    auto started = lightcone::agent::MetricsService::Start(metrics_options);
+    if (!started.ok()) {
+      log->error("metrics: {}", started.status().ToString());
+    } else {
+      metrics = *std::move(started);
+    }
+  };
+  if (config.devices.empty()) {
+    start_metrics();
+    if (metrics) {
+      for (const auto& gpu : metrics->inventory().gpus) {
+        auto id = lightcone::wire::ParseId(gpu.uuid);
+        if (gpu.lost || !id.ok()) continue;
+        config.devices.push_back({*id, "gpu" + std::to_string(gpu.index)});
+      }
+      if (!config.devices.empty()) {
+        log->info("serving the {} GPU(s) NVML lists", config.devices.size());
+      }
+    }
+  }
+#endif
   if (config.devices.empty()) {
     log->error("no devices configured: add [[devices]] to the config or pass --device");
     return 2;
@@ -174,21 +244,61 @@ int Run(AgentConfig config, const GpuFlags& gpu_flags) {
                            {"address", lightcone::wire::FormatEndpoint(*bound)}}
                 .dump());
 #ifdef LIGHTCONE_AGENT_WITH_METRICS
-  lightcone::agent::MetricsService::Options metrics_options;
-  metrics_options.metrics_listen = gpu_flags.metrics_listen;
-  metrics_options.monitor.telemetry_interval = absl::Seconds(gpu_flags.telemetry_interval_s);
-  auto metrics = lightcone::agent::MetricsService::Start(metrics_options);
-  if (!metrics.ok()) {
-    log->error("metrics: {}", metrics.status().ToString());
-  } else {
-    (*metrics)->registry().AddCollector(ResponderCollector(&responder, &sessions));
-    std::string address = (*metrics)->metrics_address();
+  if (!metrics) start_metrics();
+  if (metrics) {
+    metrics->registry().AddCollector(ResponderCollector(&responder, &sessions));
+    std::string address = metrics->metrics_address();
     if (!address.empty()) PrintLine(nlohmann::json{{"event", "metrics"}, {"address", address}}.dump());
   }
 #else
   (void)gpu_flags;
 #endif
-  PublishKeys(**keys, config.keys_file);
+#if defined(LIGHTCONE_AGENT_WITH_METRICS) && defined(LIGHTCONE_AGENT_WITH_SERVER)
+  std::unique_ptr<lightcone::agent::ServerClient> server;
+  if (!config.server.url.empty()) {
+    lightcone::agent::ServerClient::Options server_options;
+    server_options.api.url = config.server.url;
+    server_options.api.token = config.server.token;
+    server_options.api.ca_file = config.server.ca_file;
+    if (!config.server.token_file.empty()) {
+      auto token = lightcone::api::ReadTokenFile(config.server.token_file);
+      if (!token.ok()) {
+        log->error("server: {}", token.status().ToString());
+        return 2;
+      }
+      server_options.api.token = *token;
+    }
+    server_options.site = config.server.site;
+    server_options.probe_address = config.advertise_address;
+    server_options.enroll_interval = config.server.enroll_interval;
+    server_options.telemetry_interval = config.server.telemetry_interval;
+    lightcone::agent::Inventory inventory;
+    lightcone::agent::GpuSource* source = nullptr;
+    lightcone::agent::GpuMonitor* monitor = nullptr;
+    if (metrics) {
+      inventory = metrics->inventory();
+      source = metrics->source();
+      monitor = metrics->monitor();
+    }
+    auto client = lightcone::agent::ServerClient::Create(server_options, std::move(inventory),
+                                                         config.devices, source, monitor);
+    if (!client.ok()) {
+      log->error("server: {}", client.status().ToString());
+      return 2;
+    }
+    server = *std::move(client);
+    if (metrics) metrics->registry().AddCollector(ServerCollector(server.get()));
+  }
+  auto publish = [&] {
+    PublishKeys(**keys, config.keys_file);
+    if (server) server->UpdateKeys((*keys)->PublicKeys());
+  };
+  publish();
+  if (server) server->Start();
+#else
+  auto publish = [&] { PublishKeys(**keys, config.keys_file); };
+  publish();
+#endif
   log->info("answering challenges for {} device(s) on {}, {} landmark session(s)",
             config.devices.size(), lightcone::wire::FormatEndpoint(*bound),
             config.landmarks.size());
@@ -202,13 +312,16 @@ int Run(AgentConfig config, const GpuFlags& gpu_flags) {
       if (auto s = (*keys)->RotateAll(now); !s.ok()) {
         log->error("key rotation failed, keeping the current keys: {}", s.ToString());
       } else {
-        PublishKeys(**keys, config.keys_file);
+        publish();
       }
       next_rotation = now + config.key_rotation_period;
     }
   }
+#if defined(LIGHTCONE_AGENT_WITH_METRICS) && defined(LIGHTCONE_AGENT_WITH_SERVER)
+  if (server) server->Stop();
+#endif
 #ifdef LIGHTCONE_AGENT_WITH_METRICS
-  if (metrics.ok()) (*metrics)->Stop();
+  if (metrics) metrics->Stop();
 #endif
   sessions.Stop();
   responder.Stop();
@@ -244,6 +357,13 @@ int main(int argc, char** argv) {
   app.add_option("--telemetry-interval-seconds", gpu_flags.telemetry_interval_s,
                  "GPU telemetry period")
       ->capture_default_str();
+  std::string server_url, server_token, server_token_file, server_site, advertise_address;
+  app.add_option("--server", server_url, "fleet server URL (overrides [server] url)");
+  app.add_option("--token", server_token, "fleet server agent token (overrides the config)");
+  app.add_option("--token-file", server_token_file, "read the agent token from this file");
+  app.add_option("--site", server_site, "declared site name sent at enrollment");
+  app.add_option("--advertise-address", advertise_address,
+                 "IP:PORT landmarks should probe (sent at enrollment; empty: agent-initiated)");
   auto* inventory_cmd = app.add_subcommand("inventory", "print the GPU inventory (NVML) once");
   bool inventory_json = false;
   inventory_cmd->add_flag("--json", inventory_json, "as JSON (the only format)");
@@ -296,6 +416,17 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen = listen;
   if (!keys_file.empty()) config.keys_file = keys_file;
   if (rotation_s > 0) config.key_rotation_period = std::chrono::seconds(rotation_s);
+  if (!server_url.empty()) config.server.url = server_url;
+  if (!server_token.empty()) {
+    config.server.token = server_token;
+    config.server.token_file.clear();
+  }
+  if (!server_token_file.empty()) {
+    config.server.token_file = server_token_file;
+    config.server.token.clear();
+  }
+  if (!server_site.empty()) config.server.site = server_site;
+  if (!advertise_address.empty()) config.advertise_address = advertise_address;
   for (const std::string& text : device_texts) {
     auto id = lightcone::wire::ParseId(text);
     if (!id.ok()) {

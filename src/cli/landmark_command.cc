@@ -2,8 +2,10 @@
 //
 //   lightcone landmark probe --to HOST:PORT --device ID --pubkey KEY [--count N] ...
 //       one-shot, like ping: prints each RTT, then min/median/max and every rejection.
-//   lightcone landmark run --config landmark.toml
-//       the daemon: probes all targets, writes signed measurement batches (JSON lines).
+//   lightcone landmark run --config landmark.toml [--server URL --token TOKEN]
+//       the daemon: probes all targets, writes signed measurement batches (JSON lines);
+//       with a fleet server it also follows the server's target list and submits every
+//       batch through a durable spool (src/landmark/server_client.h).
 //   lightcone landmark keygen --out FILE
 //       creates the landmark's Ed25519 key file (mode 0600) and prints its public key.
 #include <signal.h>
@@ -21,7 +23,9 @@
 #include "core/logging.h"
 #include "core/wire.h"
 #include "landmark/config.h"
+#include "landmark/batch_spool.h"
 #include "landmark/prober.h"
+#include "landmark/server_client.h"
 #include "landmark/service.h"
 #include "nlohmann/json.hpp"
 #include "core/clock.h"
@@ -211,11 +215,42 @@ int RunProbe(const ProbeArgs& a) {
   return s.accepted > 0 ? 0 : 1;
 }
 
-int RunDaemon(const std::string& config_path) {
+// Command-line overrides of the config's [server] section.
+struct ServerFlags {
+  std::string url;
+  std::string token;
+  std::string token_file;
+  std::string ca_file;
+  std::string state_dir;
+  int64_t landmark_id = 0;
+};
+
+// How long a stopping landmark waits for the server to take its last batches (they stay in
+// the spool otherwise, and are sent at the next start).
+constexpr std::chrono::seconds kShutdownFlushTimeout{5};
+
+int RunDaemon(const std::string& config_path, const ServerFlags& flags) {
   auto log = Logger("landmark");
   auto config = landmark::LoadLandmarkConfig(config_path);
   if (!config.ok()) {
     log->error("{}", config.status().ToString());
+    return 2;
+  }
+  landmark::LandmarkServerConfig& sc = config->server;
+  if (!flags.url.empty()) sc.url = flags.url;
+  if (!flags.token.empty()) {
+    sc.token = flags.token;
+    sc.token_file.clear();
+  }
+  if (!flags.token_file.empty()) {
+    sc.token_file = flags.token_file;
+    sc.token.clear();
+  }
+  if (!flags.ca_file.empty()) sc.ca_file = flags.ca_file;
+  if (!flags.state_dir.empty()) sc.state_dir = flags.state_dir;
+  if (flags.landmark_id > 0) sc.landmark_id = flags.landmark_id;
+  if (auto s = landmark::ValidateLandmarkConfig(*config, config_path); !s.ok()) {
+    log->error("{}", s.ToString());
     return 2;
   }
   if (config->key_file.empty()) {
@@ -235,16 +270,67 @@ int RunDaemon(const std::string& config_path) {
       return 2;
     }
   }
-  auto service = landmark::LandmarkService::Create(*config, *std::move(key), out);
+  std::unique_ptr<landmark::BatchSpool> spool;
+  std::unique_ptr<landmark::LandmarkServerClient> server;
+  if (!sc.url.empty()) {
+    landmark::LandmarkServerClient::Options options;
+    options.api.url = sc.url;
+    options.api.token = sc.token;
+    options.api.ca_file = sc.ca_file;
+    if (!sc.token_file.empty()) {
+      auto token = api::ReadTokenFile(sc.token_file);
+      if (!token.ok()) {
+        log->error("{}", token.status().ToString());
+        return 2;
+      }
+      options.api.token = *token;
+    }
+    options.landmark_id = sc.landmark_id;
+    options.targets_poll_interval = sc.targets_poll_interval;
+    options.expected_wire_id_hex = crypto::HexEncode(config->id);
+    options.expected_public_key_hex = crypto::HexEncode(key->public_key());
+    auto opened = landmark::BatchSpool::Open(sc.state_dir);
+    if (!opened.ok()) {
+      log->error("{}", opened.status().ToString());
+      return 1;
+    }
+    spool = *std::move(opened);
+    auto client = landmark::LandmarkServerClient::Create(options, spool.get());
+    if (!client.ok()) {
+      log->error("{}", client.status().ToString());
+      return 2;
+    }
+    server = *std::move(client);
+  }
+  auto service = landmark::LandmarkService::Create(*config, *std::move(key), out,
+                                                   {spool.get(), server.get()});
   if (!service.ok()) {
     log->error("{}", service.status().ToString());
     return 1;
   }
   InstallSignalHandlers();
+  if (server) server->Start();
   (*service)->Run(g_stop);
   nlohmann::json stats = StatsJson((*service)->prober().stats());
   stats["event"] = "landmark_stats";
   stats["batches"] = (*service)->batches_written();
+  if (server) {
+    server->NotifyBatch();
+    bool flushed = server->WaitUntilFlushed(kShutdownFlushTimeout);
+    server->Stop();
+    landmark::ServerClientStats ss = server->stats();
+    stats["server"] = {{"batches_acked", ss.batches_acked},
+                       {"batches_rejected", ss.batches_rejected},
+                       {"batches_pending", spool->pending()},
+                       {"upload_failures", ss.upload_failures},
+                       {"target_updates", ss.target_updates},
+                       {"targets_version", ss.targets_version},
+                       {"records_dropped_stale_key", (*service)->records_dropped_stale_key()}};
+    if (!flushed) {
+      log->warn("{} batch(es) not yet acknowledged stay in {} for the next start",
+                spool->pending(), sc.state_dir);
+    }
+  }
   log->info("stopped: {}", stats.dump());
   if (out != stdout) std::fclose(out);
   return 0;
@@ -277,8 +363,19 @@ void AddLandmarkCommand(CLI::App& app, int* exit_code) {
 
   auto* run = landmark->add_subcommand("run", "run the landmark daemon");
   auto config_path = std::make_shared<std::string>();
+  auto server_flags = std::make_shared<ServerFlags>();
   run->add_option("--config", *config_path, "landmark TOML config")->required();
-  run->callback([config_path, exit_code] { *exit_code = RunDaemon(*config_path); });
+  run->add_option("--server", server_flags->url, "fleet server URL (overrides [server] url)");
+  run->add_option("--token", server_flags->token, "landmark token for the fleet server");
+  run->add_option("--token-file", server_flags->token_file, "read the landmark token from here");
+  run->add_option("--ca-file", server_flags->ca_file, "PEM CA bundle for an https server");
+  run->add_option("--state-dir", server_flags->state_dir,
+                  "durable batch spool directory (default /var/lib/lightcone/landmark)");
+  run->add_option("--server-landmark-id", server_flags->landmark_id,
+                  "this landmark's id on the server (default: ask /whoami)");
+  run->callback([config_path, server_flags, exit_code] {
+    *exit_code = RunDaemon(*config_path, *server_flags);
+  });
 
   auto* keygen = landmark->add_subcommand("keygen", "create the landmark's key file");
   auto out_path = std::make_shared<std::string>();

@@ -53,8 +53,29 @@ absl::StatusOr<LandmarkConfig> ParseLandmarkConfig(absl::string_view toml_text,
     if (*v < 1) return ConfigError(origin, "window_ms must be >= 1");
     config.window = std::chrono::milliseconds(*v);
   }
+  if (auto* server = root["server"].as_table()) {
+    LandmarkServerConfig& sc = config.server;
+    if (auto v = (*server)["url"].value<std::string>()) sc.url = *v;
+    if (auto v = (*server)["token"].value<std::string>()) sc.token = *v;
+    if (auto v = (*server)["token_file"].value<std::string>()) sc.token_file = *v;
+    if (auto v = (*server)["ca_file"].value<std::string>()) sc.ca_file = *v;
+    if (auto v = (*server)["state_dir"].value<std::string>()) sc.state_dir = *v;
+    if (auto v = (*server)["landmark_id"].value<int64_t>()) {
+      if (*v < 1) return ConfigError(origin, "server.landmark_id must be >= 1");
+      sc.landmark_id = *v;
+    }
+    if (auto v = (*server)["targets_poll_ms"].value<int64_t>()) {
+      if (*v < 1) return ConfigError(origin, "server.targets_poll_ms must be >= 1");
+      sc.targets_poll_interval = std::chrono::milliseconds(*v);
+    }
+    if (sc.url.empty()) return ConfigError(origin, "[server] needs url");
+  }
+  if (auto v = root["server_landmark_id"].value<int64_t>()) {
+    if (*v < 1) return ConfigError(origin, "server_landmark_id must be >= 1");
+    config.server.landmark_id = *v;
+  }
   auto* targets = root["targets"].as_array();
-  if (targets == nullptr || targets->empty()) return ConfigError(origin, "no [[targets]]");
+  if (targets == nullptr) return config;
   if (targets->size() > kMaxTargets) {
     return ConfigError(origin, absl::StrCat("more than ", kMaxTargets, " targets"));
   }
@@ -90,6 +111,22 @@ absl::StatusOr<LandmarkConfig> ParseLandmarkConfig(absl::string_view toml_text,
     config.targets.push_back(std::move(target));
   }
   return config;
+}
+
+absl::Status ValidateLandmarkConfig(const LandmarkConfig& config, absl::string_view origin) {
+  if (config.server.url.empty() && config.targets.empty()) {
+    return ConfigError(origin, "no [[targets]] and no server to fetch them from");
+  }
+  if (!config.server.url.empty()) {
+    if (config.server.token.empty() && config.server.token_file.empty()) {
+      return ConfigError(origin, "the server needs a landmark token (token or token_file)");
+    }
+    if (!config.server.token.empty() && !config.server.token_file.empty()) {
+      return ConfigError(origin, "server token and token_file are exclusive");
+    }
+    if (config.server.state_dir.empty()) return ConfigError(origin, "server.state_dir is empty");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<LandmarkConfig> LoadLandmarkConfig(const std::string& path) {

@@ -36,6 +36,43 @@ public_keys = [")" + kKey + R"("]
   EXPECT_TRUE(c->targets[1].address.empty());  // agent-initiated
 }
 
+TEST(LandmarkConfig, ServerSectionReplacesStaticTargets) {
+  auto c = ParseLandmarkConfig(R"(
+id = "11111111-2222-3333-4444-555555555555"
+key_file = "/k"
+[server]
+url = "http://127.0.0.1:8080"
+token_file = "/etc/lightcone/landmark.token"
+landmark_id = 3
+state_dir = "/tmp/lm"
+targets_poll_ms = 250
+)", "x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->targets.empty());
+  EXPECT_EQ(c->server.url, "http://127.0.0.1:8080");
+  EXPECT_EQ(c->server.token_file, "/etc/lightcone/landmark.token");
+  EXPECT_EQ(c->server.landmark_id, 3);
+  EXPECT_EQ(c->server.state_dir, "/tmp/lm");
+  EXPECT_EQ(c->server.targets_poll_interval, std::chrono::milliseconds(250));
+  EXPECT_TRUE(ValidateLandmarkConfig(*c, "x").ok());
+
+  auto top = ParseLandmarkConfig(
+      "id = \"11111111-2222-3333-4444-555555555555\"\nserver_landmark_id = 9\n", "x");
+  ASSERT_TRUE(top.ok()) << top.status();
+  EXPECT_EQ(top->server.landmark_id, 9);
+  // Neither targets nor a server.
+  EXPECT_EQ(ValidateLandmarkConfig(*top, "x").code(), absl::StatusCode::kInvalidArgument);
+  // A server without a token.
+  LandmarkConfig no_token = *c;
+  no_token.server.token_file.clear();
+  EXPECT_EQ(ValidateLandmarkConfig(no_token, "x").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseLandmarkConfig("id = \"11111111-2222-3333-4444-555555555555\"\n[server]\n"
+                                "token = \"t\"\n", "x")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);  // [server] without url
+}
+
 TEST(LandmarkConfig, RejectsBadInput) {
   EXPECT_EQ(ParseLandmarkConfig("", "x").status().code(), absl::StatusCode::kInvalidArgument);
   std::string no_keys = R"(

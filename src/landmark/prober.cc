@@ -64,6 +64,41 @@ absl::StatusOr<std::unique_ptr<Prober>> Prober::Create(Options options,
   return p;
 }
 
+absl::Status Prober::SetTargets(std::vector<ProbeTarget> targets) {
+  for (const ProbeTarget& t : targets) {
+    if (t.public_keys.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("prober: target ", wire::FormatId(t.device_id), " has no public key"));
+    }
+  }
+  for (ProbeTarget& t : targets) {
+    if (!t.agent_initiated || t.endpoint.has_value()) continue;
+    for (const ProbeTarget& old : targets_) {
+      if (old.agent_initiated && old.device_id == t.device_id) t.endpoint = old.endpoint;
+    }
+  }
+  for (uint64_t seq = oldest_open_; seq < next_sequence_; ++seq) {
+    ProbeSlot& slot = probes_[seq % kProbeTableSize];
+    if (slot.sequence != seq || slot.state != State::kOutstanding) continue;
+    const wire::Id& device = targets_[slot.target].device_id;
+    bool kept = false;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (targets[i].device_id == device) {
+        slot.target = i;
+        kept = true;
+        break;
+      }
+    }
+    if (!kept) {
+      slot.state = State::kExpired;
+      --outstanding_;
+      ++stats_.timeouts;
+    }
+  }
+  targets_ = std::move(targets);
+  return absl::OkStatus();
+}
+
 absl::Status Prober::Setup() {
   auto local = wire::ResolveEndpoint(options_.listen);
   if (!local.ok()) return local.status();

@@ -116,6 +116,13 @@ class Prober {
   void Poll(std::chrono::nanoseconds max_wait,
             const std::function<void(const ProbeResult&)>& on_result);
 
+  // Replaces the target set (the fleet server changed it). An agent-initiated target that
+  // stays (same device) keeps the address its hellos taught; a probe in flight to a device
+  // that stays is still accepted under the new target's keys; probes in flight to a device
+  // that left are closed (counted as timeouts). Errors: kInvalidArgument for a target without
+  // a public key (nothing is changed then).
+  absl::Status SetTargets(std::vector<ProbeTarget> targets);
+
   // Probes sent and neither answered nor expired.
   size_t outstanding() const { return outstanding_; }
   const ProberStats& stats() const { return stats_; }
