@@ -56,6 +56,7 @@ class Seeder {
       : store_(store), world_(world), s_(world.scenario()), options_(options) {}
 
   absl::StatusOr<SeedResult> Run();
+  absl::StatusOr<SeedDirectoryResult> DirectoryOnly(absl::Time start);
 
  private:
   absl::Time At(double at_s) const {
@@ -94,7 +95,7 @@ absl::Status Seeder::CreateToken(const std::string& key, const std::string& name
   t.secret_sha256 = TokenHash(secret);
   t.created_at = start_;
   LC_RETURN_IF_ERROR(store_.CreateToken(t).status());
-  result_.tokens[key] = secret;
+  result_.tokens[key] = SeedToken{secret, server::RoleName(role), org, landmark, name};
   return absl::OkStatus();
 }
 
@@ -373,6 +374,24 @@ absl::Status Seeder::Round(int round, absl::Time t) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<SeedDirectoryResult> Seeder::DirectoryOnly(absl::Time start) {
+  start_ = start;
+  LC_RETURN_IF_ERROR(CreateDirectory());
+  for (size_t l = 1; l < world_.landmarks().size(); ++l) {
+    const std::string& name = world_.landmarks()[l].spec->name;
+    LC_RETURN_IF_ERROR(CreateToken("landmark_" + name, "demo-landmark-" + name,
+                                   server::Role::kLandmark, 0, landmark_ids_[l]));
+  }
+  SeedDirectoryResult out;
+  out.organization_ids.insert(org_ids_.begin(), org_ids_.end());
+  out.site_ids.insert(site_ids_.begin(), site_ids_.end());
+  out.licence_ids.insert(licence_ids_.begin(), licence_ids_.end());
+  out.landmark_ids = landmark_ids_;
+  out.tokens = result_.tokens;
+  out.tokens["landmark_" + world_.landmarks()[0].spec->name] = result_.tokens["landmark"];
+  return out;
+}
+
 absl::StatusOr<SeedResult> Seeder::Run() {
   LC_RETURN_IF_ERROR(crypto::InitSodium());
   start_ = options_.now - absl::Seconds(s_.duration_s * options_.time_scale);
@@ -439,6 +458,18 @@ absl::StatusOr<SeedResult> Seeder::Run() {
 
 }  // namespace
 
+nlohmann::json TokensJson(const std::map<std::string, SeedToken>& tokens) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, t] : tokens) {
+    out[key] = {{"token", t.secret},
+                {"role", t.role},
+                {"organization_id", t.organization_id},
+                {"landmark_id", t.landmark_id},
+                {"name", t.name}};
+  }
+  return out;
+}
+
 std::string NewTokenSecret() {
   std::array<uint8_t, 20> bytes;
   crypto::RandomBytes(bytes);
@@ -450,6 +481,12 @@ std::string TokenHash(const std::string& secret) {
   crypto_hash_sha256(digest.data(), reinterpret_cast<const uint8_t*>(secret.data()),
                      secret.size());
   return crypto::HexEncode(digest);
+}
+
+absl::StatusOr<SeedDirectoryResult> SeedDirectory(Store& store, const World& world,
+                                                  absl::Time start) {
+  Seeder seeder(store, world, SeedOptions{});
+  return seeder.DirectoryOnly(start);
 }
 
 absl::StatusOr<SeedResult> SeedStore(Store& store, const World& world,

@@ -17,6 +17,7 @@
 #define LIGHTCONE_DEMO_SEEDER_H_
 
 #include <map>
+#include <vector>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -37,9 +38,18 @@ struct SeedOptions {
   bool run_fleet = true;   // FleetMonitor passes (off: measurements only).
 };
 
+struct SeedToken {
+  std::string secret;
+  std::string role;
+  int64_t organization_id = 0;
+  int64_t landmark_id = 0;
+  std::string name;
+};
+
 struct SeedResult {
-  // Role (and "operator_<org>" for each further organization) -> token secret.
-  std::map<std::string, std::string> tokens;
+  // "admin", "auditor", "operator", "agent", "landmark" (first organization / landmark) and
+  // "operator_<org>", "agent_<org>" for each further organization.
+  std::map<std::string, SeedToken> tokens;
   int64_t landmarks = 0;
   int64_t hosts = 0;
   int64_t devices = 0;
@@ -49,6 +59,25 @@ struct SeedResult {
   absl::Time diverted_since = absl::InfiniteFuture();
   nlohmann::json summary;  // BuildSummary's result (null when run_fleet is off).
 };
+
+// What SeedDirectory created: store ids by scenario name, and the tokens.
+struct SeedDirectoryResult {
+  std::map<std::string, int64_t> organization_ids;
+  std::map<std::string, int64_t> site_ids;
+  std::map<std::string, int64_t> licence_ids;
+  std::vector<int64_t> landmark_ids;  // Per world landmark.
+  // As SeedResult::tokens, plus "landmark_<name>" for every landmark.
+  std::map<std::string, SeedToken> tokens;
+};
+
+// Only the directory part of SeedStore: organizations, tokens (one per landmark too),
+// sites, licences, landmarks and shipments, dated from `start`. For the live demo, whose
+// hosts and devices enroll through the API.
+absl::StatusOr<SeedDirectoryResult> SeedDirectory(server::Store& store, const World& world,
+                                                  absl::Time start);
+
+// {"admin": {"token", "role", "organization_id", "landmark_id", "name"}, ...}
+nlohmann::json TokensJson(const std::map<std::string, SeedToken>& tokens);
 
 // REQUIRES: `store` is empty (a fresh database).
 absl::StatusOr<SeedResult> SeedStore(server::Store& store, const World& world,

@@ -57,7 +57,7 @@ TEST_F(SeederTest, GhostDatacenterEpisodeRaisesExactlyTheExpectedAlerts) {
   EXPECT_TRUE(r->tokens.contains("agent"));
   EXPECT_TRUE(r->tokens.contains("landmark"));
   // The token hash is stored, never the secret.
-  auto token = store_->GetTokenBySecretHash(TokenHash(r->tokens["operator"]));
+  auto token = store_->GetTokenBySecretHash(TokenHash(r->tokens["operator"].secret));
   ASSERT_TRUE(token.ok()) << token.status();
   EXPECT_EQ(token->role, server::Role::kOperator);
 }
