@@ -99,7 +99,11 @@ async function startWorld(tmp) {
   if (hasDemoSeed) {
     console.log(`# seeding ${options.gpus} GPUs: lightcone demo seed --db ${db} --gpus ${options.gpus} --tokens-out ${tokensFile}`);
     const seed = spawnSync(options.lightcone, ['demo', 'seed', '--db', db, '--gpus', String(options.gpus), '--tokens-out', tokensFile], { encoding: 'utf8', timeout: kSeedTimeoutMs });
-    if (seed.status !== 0) throw new Error(`lightcone demo seed failed (exit ${seed.status}${seed.error ? ', ' + seed.error.message : ''}):\n${(seed.stderr || '').slice(-3000)}`);
+    // Exit 1 is a negative result of the episode's own checks (its summary), not a failure
+    // to seed: the world is there when the summary says "seeded": true.
+    const seeded = seed.status === 0 || (seed.status === 1 && /"seeded"\s*:\s*true/.test(seed.stdout || '') && fs.existsSync(tokensFile));
+    if (seed.status === 1 && seeded) console.log(`# demo seed: episode summary not passed (exit 1), world seeded: ${(seed.stdout || '').trim().slice(0, 400)}`);
+    if (!seeded) throw new Error(`lightcone demo seed failed (exit ${seed.status}${seed.error ? ', ' + seed.error.message : ''}):\n${(seed.stderr || '').slice(-3000)}`);
     tokens = normalizeTokens(JSON.parse(fs.readFileSync(tokensFile, 'utf8')));
   } else {
     console.log('# this lightcone has no `demo seed`: seeding through the API after the server starts');
