@@ -1,0 +1,212 @@
+// `lightcone server`: the fleet server (docs/api.md).
+//
+//   lightcone server --db sqlite:PATH|postgres:CONNINFO --listen 127.0.0.1:8080
+//       [--tls-cert FILE --tls-key FILE] [--web-root DIR] [--admin-token-file FILE]
+//       serves /api/v1 and the dashboard until SIGINT/SIGTERM. On first start (no token in
+//       the store) it creates an admin token and writes it to --admin-token-file (mode 0600)
+//       or prints it.
+//   lightcone server token create --db .. --name NAME --role ROLE [--organization ID]
+//       [--landmark ID]
+//       creates a token directly in the store (bootstrap) and prints {"id",...,"token"}.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/logging.h"
+#include "nlohmann/json.hpp"
+#include "server/api/server.h"
+
+namespace lightcone::cli {
+namespace {
+
+std::atomic<bool> g_server_stop{false};
+void OnServerSignal(int) { g_server_stop.store(true); }
+
+struct ServerArgs {
+  std::string db;
+  std::string listen = "127.0.0.1:8080";
+  std::string tls_cert;
+  std::string tls_key;
+  std::string web_root;
+  std::string admin_token_file;
+  std::string port_file;
+  std::string attestation_root;
+  int http_threads = 8;
+  int verify_threads = server::kDefaultVerifyThreads;
+  std::string log_level = "info";
+};
+
+// Writes `text` to a new file readable by its owner only.
+bool WritePrivateFile(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  return ::close(fd) == 0 && ok;
+}
+
+int RunServer(const ServerArgs& a) {
+  SetLogLevel(a.log_level);
+  auto log = Logger("server");
+  server::ServerOptions options;
+  options.db = a.db;
+  options.listen = a.listen;
+  options.tls_cert_path = a.tls_cert;
+  options.tls_key_path = a.tls_key;
+  options.web_root = a.web_root;
+  options.http_threads = a.http_threads;
+  options.verify_threads = a.verify_threads;
+  if (!a.attestation_root.empty()) {
+    std::ifstream in(a.attestation_root);
+    if (!in) {
+      log->error("--attestation-root {}: cannot read", a.attestation_root);
+      return 2;
+    }
+    options.attestation_roots_pem.assign(std::istreambuf_iterator<char>(in),
+                                         std::istreambuf_iterator<char>());
+  }
+  absl::StatusOr<std::unique_ptr<server::Server>> srv = server::Server::Create(options);
+  if (!srv.ok()) {
+    log->error("{}", srv.status().ToString());
+    return srv.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  absl::StatusOr<std::string> admin = server::BootstrapAdminToken((*srv)->store());
+  if (!admin.ok()) {
+    log->error("creating the first admin token: {}", admin.status().ToString());
+    return 1;
+  }
+  if (!admin->empty()) {
+    if (!a.admin_token_file.empty()) {
+      if (!WritePrivateFile(a.admin_token_file, *admin + "\n")) {
+        log->error("--admin-token-file {}: cannot write", a.admin_token_file);
+        return 1;
+      }
+      log->info("first start: admin token written to {}", a.admin_token_file);
+    } else {
+      std::printf("admin token (shown once): %s\n", admin->c_str());
+      std::fflush(stdout);
+    }
+  }
+  // The coordinator wires the fleet analysis here (src/server/fleet): the verdict loop on
+  // (*srv)->shared_store() and (*srv)->SetRegionProvider(...) before Start().
+  struct sigaction sa {};
+  sa.sa_handler = OnServerSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  absl::Status started = (*srv)->Start();
+  if (!started.ok()) {
+    log->error("{}", started.ToString());
+    return 1;
+  }
+  if (!a.port_file.empty()) {
+    const std::string tmp = a.port_file + ".tmp";
+    if (!WritePrivateFile(tmp, std::to_string((*srv)->port()) + "\n") ||
+        ::rename(tmp.c_str(), a.port_file.c_str()) != 0) {
+      log->error("--port-file {}: cannot write", a.port_file);
+      return 1;
+    }
+  }
+  while (!g_server_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  log->info("stopping");
+  (*srv)->Stop();
+  return 0;
+}
+
+struct TokenArgs {
+  std::string db;
+  std::string name;
+  std::string role;
+  int64_t organization_id = 0;
+  int64_t landmark_id = 0;
+};
+
+int RunTokenCreate(const TokenArgs& a) {
+  auto log = Logger("server");
+  absl::StatusOr<server::Role> role = server::ParseRole(a.role);
+  if (!role.ok()) {
+    log->error("--role {}: expected agent, landmark, operator, auditor or admin", a.role);
+    return 2;
+  }
+  absl::StatusOr<std::shared_ptr<server::Store>> store = server::OpenStoreFromUrl(a.db);
+  if (!store.ok()) {
+    log->error("{}", store.status().ToString());
+    return 2;
+  }
+  server::ApiToken token;
+  token.name = a.name;
+  token.role = *role;
+  token.organization_id = a.organization_id;
+  token.landmark_id = a.landmark_id;
+  auto created = server::CreateApiToken(**store, token);
+  if (!created.ok()) {
+    log->error("{}", created.status().ToString());
+    return created.status().code() == absl::StatusCode::kInvalidArgument ||
+                   created.status().code() == absl::StatusCode::kAlreadyExists
+               ? 2
+               : 1;
+  }
+  nlohmann::json out = {{"id", created->first.id},
+                        {"name", created->first.name},
+                        {"role", server::RoleName(created->first.role)},
+                        {"organization_id", created->first.organization_id},
+                        {"landmark_id", created->first.landmark_id},
+                        {"token", created->second}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+void AddServerCommand(CLI::App& app, int* exit_code) {
+  auto* server = app.add_subcommand("server", "the fleet server: /api/v1 and the dashboard");
+  auto args = std::make_shared<ServerArgs>();
+  server->add_option("--db", args->db, "sqlite:PATH or postgres:CONNINFO");
+  server->add_option("--listen", args->listen, "HOST:PORT (port 0 = any)")->capture_default_str();
+  server->add_option("--tls-cert", args->tls_cert, "PEM certificate (HTTPS)");
+  server->add_option("--tls-key", args->tls_key, "PEM private key (HTTPS)");
+  server->add_option("--web-root", args->web_root, "directory of the dashboard's built files");
+  server->add_option("--admin-token-file", args->admin_token_file,
+                     "first start: write the admin token here (mode 0600) instead of stdout");
+  server->add_option("--port-file", args->port_file, "write the bound port here once listening");
+  server->add_option("--attestation-root", args->attestation_root,
+                     "PEM root for L1 evidence instead of the pinned NVIDIA root (tests, demo)");
+  server->add_option("--http-threads", args->http_threads, "HTTP worker threads")
+      ->capture_default_str();
+  server->add_option("--verify-threads", args->verify_threads,
+                     "threads sharing one batch's signature checks")
+      ->capture_default_str();
+  server->add_option("--log-level", args->log_level, "debug, info, warn, error")
+      ->capture_default_str();
+
+  auto* token = server->add_subcommand("token", "API tokens, directly in the store");
+  auto* create = token->add_subcommand("create", "create a token and print its secret once");
+  auto targs = std::make_shared<TokenArgs>();
+  create->add_option("--db", targs->db, "sqlite:PATH or postgres:CONNINFO")->required();
+  create->add_option("--name", targs->name, "unique token name")->required();
+  create->add_option("--role", targs->role, "agent, landmark, operator, auditor, admin")->required();
+  create->add_option("--organization", targs->organization_id, "organization id (agent, operator)");
+  create->add_option("--landmark", targs->landmark_id, "landmark id (landmark)");
+  token->require_subcommand(1);
+  create->callback([targs, exit_code] { *exit_code = RunTokenCreate(*targs); });
+
+  server->callback([server, token, args, exit_code] {
+    if (token->parsed()) return;
+    if (args->db.empty()) {
+      Logger("server")->error("--db is required (sqlite:PATH or postgres:CONNINFO)");
+      *exit_code = 2;
+      return;
+    }
+    *exit_code = RunServer(*args);
+  });
+}
+
+}  // namespace lightcone::cli
