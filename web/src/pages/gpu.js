@@ -46,7 +46,7 @@ export async function renderGpu(main, ctx, idText) {
       ['Key id', device.key ? h('span.mono', device.key.key_id) : '—'],
       ['Key bound', device.key ? fmtTime(device.key.bound_at) : '—'],
       ['Robustness', v ? `holds after dropping any ${v.robustness_f ?? 0} landmark(s)` : '—'],
-      ['Sound region', v?.region ? (v.region.empty ? 'empty (inconsistent measurements)' : `radius ${fmtFixed(v.region.radius_km, 0)} km, area ${fmtNumber(Math.round(v.region.area_km2 || 0))} km², ${v.region.landmarks_used} landmarks`) : '—'],
+      ['Sound region', regionSummary(v)],
       ['Estimate', hasEstimate(v?.estimate) ? `${fmtFixed(v.estimate.latitude_deg, 3)}, ${fmtFixed(v.estimate.longitude_deg, 3)} ± ${fmtFixed(v.estimate.uncertainty_km, 0)} km` : '—'],
     ])));
   add(main, top);
@@ -67,9 +67,14 @@ export async function renderGpu(main, ctx, idText) {
   try {
     region = await api(`/devices/${id}/region`);
   } catch (err) {
-    regionInfo.append(errorBox(err));
+    // A server without the region view still has the RTTs: draw the caps from them.
+    if (err.status === 503) region = await regionFromRtts(id, device, licence).catch(() => null);
+    if (!region) regionInfo.append(errorBox(err));
   }
-  if (region) await drawRegion(view, region, regionInfo);
+  if (region) {
+    await drawRegion(view, region, regionInfo);
+    if (region.fallback) regionInfo.prepend(h('p.warn.small', 'The server has no region view: caps drawn from the current minimum RTTs; the intersection boundary is not shown.'));
+  }
 
   // RTTs, history, health, timeline, alerts: independent sections, each fails alone.
   const sections = [
@@ -84,6 +89,41 @@ export async function renderGpu(main, ctx, idText) {
     make().then((nodes) => add(sec, nodes)).catch((err) => sec.append(errorBox(err)));
   }
   return cleanup;
+}
+
+// Light in vacuum: km of cap radius per millisecond of round-trip time (c * RTT / 2).
+const kKmPerRttMs = 149.896229;
+
+// The region view's shape built from /rtts, the landmarks and the licence (no boundary).
+async function regionFromRtts(id, device, licence) {
+  const [rtts, landmarks] = await Promise.all([api(`/devices/${id}/rtts`), listAll('/landmarks')]);
+  const byId = new Map(landmarks.map((l) => [l.id, l]));
+  const caps = (rtts.items || []).map((r) => {
+    const l = byId.get(r.landmark_id);
+    if (!l) return null;
+    const ms = r.min_rtt_ms ?? r.min_rtt_ns / 1e6;
+    return { landmark_id: l.id, name: l.name, latitude_deg: l.latitude_deg, longitude_deg: l.longitude_deg, min_rtt_ms: ms, radius_km: ms * kKmPerRttMs, used: l.status === 'active' };
+  }).filter(Boolean);
+  return {
+    fallback: true, caps, region: { empty: false, full: true, boundary: [] },
+    estimate: device.verdict?.estimate || null,
+    licensed_area: { sites: licence?.allowed_sites || [], countries: licence?.allowed_countries || [] },
+    prohibited_regions: licence?.prohibited_regions || [],
+  };
+}
+
+function regionSummary(v) {
+  const r = v?.region;
+  if (!r) return '—';
+  const n = r.landmarks_used ?? '?';
+  if (r.empty) {
+    return `the caps of all ${n} landmarks do not meet${r.inconsistent ? ' (inconsistent measurements: a landmark may be wrong or lying)' : ''}; the verdict tolerates ${v.robustness_f ?? 0} dishonest landmark(s)`;
+  }
+  const parts = [];
+  if (r.radius_km != null) parts.push(`radius ${fmtFixed(r.radius_km, 0)} km`);
+  if (r.area_km2 != null) parts.push(`area ${fmtNumber(Math.round(r.area_km2))} km²`);
+  parts.push(`${n} landmarks`);
+  return parts.join(', ');
 }
 
 function assuranceText(level) {
@@ -130,7 +170,9 @@ async function drawRegion(view, region, info) {
   }
   // Caps are usually far larger than their intersection: frame the region (and the estimate);
   // the reset button shows every cap on the whole world.
-  view.fitGeometries(regionGeom ? [regionGeom, ...(hasEstimate(est) ? geoms.slice(-1) : [])] : geoms);
+  const smallest = caps.map((c, i) => [c.radius_km, i]).filter(([, i]) => caps[i].used !== false).sort((a, b) => a[0] - b[0])[0];
+  view.fitGeometries(regionGeom ? [regionGeom, ...(hasEstimate(est) ? geoms.slice(-1) : [])]
+    : smallest ? [geoms[smallest[1]], ...(hasEstimate(est) ? geoms.slice(-1) : [])] : geoms);
   view.root.dataset.caps = String(capsDrawn);
   view.root.dataset.regionRings = String(regionGeom ? regionGeom.coordinates.length : 0);
 
@@ -140,7 +182,7 @@ async function drawRegion(view, region, info) {
   ];
   fill(info, 
     h('ul.region-legend',
-      h('li', h('span.sw.sw-region'), region.region?.empty ? 'Sound region: empty (the caps do not intersect)' : region.region?.full ? 'Sound region: unbounded (no usable cap)' : `Sound region: intersection of the caps — the key answered from inside it${region.region?.area_km2 ? ` (${fmtNumber(Math.round(region.region.area_km2))} km²)` : ''}`),
+      h('li', h('span.sw.sw-region'), region.region?.empty ? 'Sound region: empty (the caps do not intersect)' : region.region?.full ? (region.fallback ? 'Sound region: inside every cap below (boundary not available)' : 'Sound region: unbounded (no usable cap)') : `Sound region: intersection of the caps — the key answered from inside it${region.region?.area_km2 ? ` (${fmtNumber(Math.round(region.region.area_km2))} km²)` : ''}`),
       h('li', h('span.sw.sw-cap'), `${caps.length} landmark caps (c × RTT / 2)`),
       h('li', h('span.sw.sw-estimate'), hasEstimate(est) ? `Estimate ± ${fmtFixed(est.uncertainty_km, 0)} km${est.method ? ` (${est.method})` : ''} — for display, not proof` : 'No estimate'),
       h('li', h('span.sw.sw-licensed'), `Licensed: ${lic2.join(', ') || 'nothing'}`),
