@@ -1,6 +1,7 @@
 #include "demo/runner.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -46,6 +47,8 @@ constexpr double kUnprovenGraceScenarioS = 20;
 constexpr double kUnlicensedGraceScenarioS = 1e6;  // The demo's operator licenses at once.
 // Real seconds between fleet passes / status lines.
 constexpr double kPassPeriodS = 1.0;
+// Landmarks sign and upload a batch of min RTTs this often.
+constexpr int kBatchWindowMs = 2000;
 constexpr double kStatusPeriodS = 10.0;
 
 void Say(const std::string& line) {
@@ -54,8 +57,29 @@ void Say(const std::string& line) {
   std::fflush(stdout);
 }
 
+// First port tried for the world's UDP sockets: below the kernel's ephemeral range
+// (32768-60999), so no relay's or client's ephemeral socket takes a port reserved here.
+constexpr int kFirstWorldPort = 20000;
+constexpr int kLastWorldPort = 32000;
+
 // A UDP port nobody uses now (bound then released: the child binds it a moment later).
 absl::StatusOr<int> FreeUdpPort() {
+  static int next = kFirstWorldPort;
+  for (; next < kLastWorldPort; ++next) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return absl::UnavailableError("socket");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(next));
+    bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    close(fd);
+    if (ok) return next++;
+  }
+  return absl::ResourceExhaustedError("no free UDP port in 20000-32000 on 127.0.0.1");
+}
+
+[[maybe_unused]] absl::StatusOr<int> EphemeralUdpPort() {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) return absl::UnavailableError("socket");
   sockaddr_in a{};
@@ -92,12 +116,19 @@ absl::Status WriteText(const std::string& path, const std::string& text, mode_t 
 // A child process with stdout and stderr to `log`.
 class Child {
  public:
+  // `hostname`, when set, is the child's own hostname in a new UTS namespace (the agent
+  // enrolls under the machine's hostname; every simulated host needs its own). Needs
+  // CAP_SYS_ADMIN; without it the child keeps the machine's name.
   static absl::StatusOr<std::unique_ptr<Child>> Spawn(const std::vector<std::string>& argv,
                                                       const std::vector<std::string>& env_extra,
-                                                      const std::string& log) {
+                                                      const std::string& log,
+                                                      const std::string& hostname = "") {
     pid_t pid = fork();
     if (pid < 0) return absl::UnavailableError("fork failed");
     if (pid == 0) {
+      if (!hostname.empty() && unshare(CLONE_NEWUTS) == 0) {
+        sethostname(hostname.data(), hostname.size());
+      }
       int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) {
         dup2(fd, 1);
@@ -222,7 +253,8 @@ absl::Status Runner::Setup() {
   so.db = "sqlite:" + dir_ + "/fleet.db";
   so.listen = o_.listen;
   so.web_root = o_.web_root;
-  so.http_threads = 4;
+  // Landmarks and agents keep their connections alive, each holding a worker thread.
+  so.http_threads = static_cast<int>(world_->landmarks().size() + world_->hosts().size()) + 16;
   LC_ASSIGN_OR_RETURN(server_, server::Server::Create(so));
   t0_ = absl::Now();
   LC_ASSIGN_OR_RETURN(directory_, SeedDirectory(*server_->shared_store(), *world_, t0_));
@@ -230,14 +262,19 @@ absl::Status Runner::Setup() {
   server_url_ = absl::StrCat("http://127.0.0.1:", server_->port());
 
   server::fleet::FleetMonitorOptions fo;
-  auto scaled = [&](double scenario_s) { return absl::Seconds(scenario_s / o_.speed); };
-  fo.verdict.window = scaled(kVerdictWindowScenarioS);
-  fo.detectors.went_dark.max_silence = scaled(kWentDarkScenarioS);
-  fo.detectors.cohort_dark.max_silence = scaled(kWentDarkScenarioS);
-  fo.detectors.cohort_dark.interval = scaled(kCohortIntervalScenarioS);
-  fo.detectors.verdicts.unproven_grace = scaled(kUnprovenGraceScenarioS);
-  fo.detectors.unlicensed.grace = scaled(kUnlicensedGraceScenarioS);
-  fo.verdict_refresh = scaled(kVerdictWindowScenarioS);
+  // Scenario seconds over speed, but never below what the processes' real cadence allows
+  // (landmarks upload a batch every kBatchWindowMs).
+  auto scaled = [&](double scenario_s, double floor_s) {
+    return absl::Seconds(std::max(floor_s, scenario_s / o_.speed));
+  };
+  const double batch_s = kBatchWindowMs / 1000.0;
+  fo.verdict.window = scaled(kVerdictWindowScenarioS, 5 * batch_s);
+  fo.detectors.went_dark.max_silence = scaled(kWentDarkScenarioS, 4 * batch_s);
+  fo.detectors.cohort_dark.max_silence = scaled(kWentDarkScenarioS, 4 * batch_s);
+  fo.detectors.cohort_dark.interval = scaled(kCohortIntervalScenarioS, 10 * batch_s);
+  fo.detectors.verdicts.unproven_grace = scaled(kUnprovenGraceScenarioS, 3 * batch_s);
+  fo.detectors.unlicensed.grace = scaled(kUnlicensedGraceScenarioS, 0);
+  fo.verdict_refresh = scaled(kVerdictWindowScenarioS, 5 * batch_s);
   monitor_ = std::make_unique<server::fleet::FleetMonitor>(server_->shared_store().get(), fo);
 
   // Licences the operator assigns to enrolled devices.
@@ -271,10 +308,11 @@ absl::Status Runner::StartLandmarks() {
         WriteText(base + ".token", directory_.tokens["landmark_" + name].secret + "\n", 0600));
     std::string config = absl::StrFormat(
         "id = \"%s\"\nlisten = \"127.0.0.1:%d\"\nkey_file = \"%s.key\"\noutput = \"%s.jsonl\"\n"
-        "interval_ms = %d\ntimeout_ms = 2000\nwindow_s = 10\n\n[server]\nurl = \"%s\"\n"
+        "interval_ms = %d\ntimeout_ms = 2000\nwindow_ms = %d\n\n[server]\nurl = \"%s\"\n"
         "token_file = \"%s.token\"\nlandmark_id = %d\nstate_dir = \"%s.state\"\n"
         "targets_poll_ms = 1000\n",
         wire::FormatId(wl.wire_id), landmark_ports_[l], base, base, o_.probe_interval_ms,
+        kBatchWindowMs,
         server_url_, base, directory_.landmark_ids[l], base);
     LC_RETURN_IF_ERROR(WriteText(base + ".toml", config));
     LC_ASSIGN_OR_RETURN(auto child,
@@ -371,7 +409,7 @@ absl::Status Runner::StartGroup(int group) {
         Child::Spawn(argv,
                      {"FAKE_NVML_SCENARIO=" + base + ".nvml.json",
                       "LD_LIBRARY_PATH=" + bin_dir_ + "/fake_nvml"},
-                     base + ".log"));
+                     base + ".log", wh.hostname));
     agents_[group].push_back(std::move(child));
   }
   return absl::OkStatus();

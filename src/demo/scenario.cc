@@ -435,6 +435,12 @@ absl::Status ScaleScenario(int gpus, Scenario* scenario) {
     if (!g.identities_from.empty()) continue;
     g.hosts = std::max(1, static_cast<int>(std::lround(g.hosts * factor)));
   }
+  // Licence caps follow the fleet, so a scaled world is not over its caps.
+  for (ScenarioLicence& l : scenario->licences) {
+    for (ScenarioModelCap& cap : l.model_caps) {
+      cap.max_count = static_cast<int>(std::ceil(cap.max_count * std::max(1.0, factor) * 1.05));
+    }
+  }
   // Reappearing groups keep their share of the source group's hosts.
   for (ScenarioHostGroup& g : scenario->groups) {
     if (g.identities_from.empty()) continue;

@@ -141,7 +141,8 @@ absl::StatusOr<Scenario> ParseScenario(absl::string_view toml_text, absl::string
 absl::StatusOr<Scenario> LoadScenario(const std::string& path);
 
 // Scales the number of hosts of every group so the world has about `gpus` GPUs (each group
-// keeps at least one host; reappearing groups follow their source). InvalidArgument when
+// keeps at least one host; reappearing groups follow their source; licence caps grow with
+// the fleet, never shrink). InvalidArgument when
 // gpus is not in [1, kMaxScenarioGpus].
 absl::Status ScaleScenario(int gpus, Scenario* scenario);
 
