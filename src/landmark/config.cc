@@ -68,7 +68,6 @@ absl::StatusOr<LandmarkConfig> ParseLandmarkConfig(absl::string_view toml_text,
       if (*v < 1) return ConfigError(origin, "server.targets_poll_ms must be >= 1");
       sc.targets_poll_interval = std::chrono::milliseconds(*v);
     }
-    if (sc.url.empty()) return ConfigError(origin, "[server] needs url");
   }
   if (auto v = root["server_landmark_id"].value<int64_t>()) {
     if (*v < 1) return ConfigError(origin, "server_landmark_id must be >= 1");
