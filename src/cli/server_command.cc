@@ -21,10 +21,17 @@
 #include <string>
 #include <thread>
 
+#include "absl/time/clock.h"
 #include "cli/commands.h"
 #include "core/logging.h"
 #include "nlohmann/json.hpp"
 #include "server/api/server.h"
+#if __has_include("server/fleet/fleet_monitor.h") && __has_include("server/fleet/region_view.h")
+#define LIGHTCONE_SERVER_HAVE_FLEET 1
+#include "server/fleet/fleet_monitor.h"
+#include "server/fleet/licence_geometry.h"
+#include "server/fleet/region_view.h"
+#endif
 
 namespace lightcone::cli {
 namespace {
@@ -44,6 +51,8 @@ struct ServerArgs {
   int http_threads = 8;
   int verify_threads = server::kDefaultVerifyThreads;
   std::string log_level = "info";
+  bool fleet = true;  // run the verdict/detector loop and the region view
+  double fleet_period_s = 60;
 };
 
 // Writes `text` to a new file readable by its owner only.
@@ -96,8 +105,23 @@ int RunServer(const ServerArgs& a) {
       std::fflush(stdout);
     }
   }
-  // The coordinator wires the fleet analysis here (src/server/fleet): the verdict loop on
-  // (*srv)->shared_store() and (*srv)->SetRegionProvider(...) before Start().
+#ifdef LIGHTCONE_SERVER_HAVE_FLEET
+  // The fleet analysis (src/server/fleet): the verdict + detector loop over the same store,
+  // and the region view behind GET /devices/{id}/region.
+  std::unique_ptr<server::fleet::FleetMonitor> monitor;
+  if (a.fleet) {
+    server::fleet::FleetMonitorOptions fleet_options;
+    fleet_options.period = absl::Seconds(a.fleet_period_s);
+    auto countries = server::fleet::CountryAreaCache::LoadDefault();
+    std::shared_ptr<server::Store> store = (*srv)->shared_store();
+    monitor = std::make_unique<server::fleet::FleetMonitor>(store.get(), fleet_options, countries);
+    server::fleet::RegionViewOptions region_options;
+    region_options.verdict = fleet_options.verdict;
+    (*srv)->SetRegionProvider([store, region_options](int64_t device_id) {
+      return server::fleet::RegionViewJson(*store, device_id, absl::Now(), region_options);
+    });
+  }
+#endif
   struct sigaction sa {};
   sa.sa_handler = OnServerSignal;
   sigaction(SIGINT, &sa, nullptr);
@@ -115,9 +139,15 @@ int RunServer(const ServerArgs& a) {
       return 1;
     }
   }
+#ifdef LIGHTCONE_SERVER_HAVE_FLEET
+  if (monitor) monitor->Start();
+#endif
   while (!g_server_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   log->info("stopping");
   (*srv)->Stop();
+#ifdef LIGHTCONE_SERVER_HAVE_FLEET
+  if (monitor) monitor->Stop();
+#endif
   return 0;
 }
 
@@ -185,6 +215,11 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
                      "threads sharing one batch's signature checks")
       ->capture_default_str();
   server->add_option("--log-level", args->log_level, "debug, info, warn, error")
+      ->capture_default_str();
+  server->add_flag("!--no-fleet", args->fleet,
+                   "do not run the verdict/detector loop nor the region view");
+  server->add_option("--fleet-period-s", args->fleet_period_s,
+                     "seconds between verdict/detector passes")
       ->capture_default_str();
 
   auto* token = server->add_subcommand("token", "API tokens, directly in the store");
