@@ -1,4 +1,4 @@
-// Plays the ghost-data-center episode with the real binaries (`lightcone demo --speed 4`,
+// Plays the ghost-data-center episode with the real binaries (`lightcone demo --speed 3`,
 // 40 GPUs) and checks the summary: every expected alert raised, no other alert, the
 // diverted GPUs never compliant after they reappeared, and exit status 0.
 #include <sys/wait.h>
@@ -21,7 +21,7 @@ TEST(DemoEpisode, RaisesExactlyTheExpectedAlertsAndDivertedGpusAreNeverCompliant
   const std::string dir = tmpl;
   const std::string summary_path = dir + "/summary.json";
   const std::string cmd = std::string(LIGHTCONE_BINARY_DIR) +
-                          "/lightcone demo --gpus 40 --speed 4 --listen 127.0.0.1:0 --work-dir " +
+                          "/lightcone demo --gpus 40 --speed 3 --listen 127.0.0.1:0 --work-dir " +
                           dir + "/world --summary-out " + summary_path + " > " + dir +
                           "/demo.out 2>&1";
   int status = std::system(cmd.c_str());
