@@ -38,6 +38,7 @@ const options = {
   baseUrl: arg('--base-url', ''),
   tokensFile: arg('--tokens', ''),
   keep: process.argv.includes('--keep'),
+  seedThroughApi: process.argv.includes('--seed-through-api'),  // skip demo seed even when present
 };
 
 async function waitPortFile(file, child, logFile) {
@@ -94,7 +95,7 @@ async function startWorld(tmp) {
   const adminTokenFile = path.join(tmp, 'admin-token');
   // CLI11 answers --help with the nearest known command's help: look for seed's own option.
   const seedHelp = spawnSync(options.lightcone, ['demo', 'seed', '--help'], { encoding: 'utf8' });
-  const hasDemoSeed = seedHelp.status === 0 && /--tokens-out/.test(seedHelp.stdout + seedHelp.stderr);
+  const hasDemoSeed = !options.seedThroughApi && seedHelp.status === 0 && /--tokens-out/.test(seedHelp.stdout + seedHelp.stderr);
   let tokens = null;
   if (hasDemoSeed) {
     console.log(`# seeding ${options.gpus} GPUs: lightcone demo seed --db ${db} --gpus ${options.gpus} --tokens-out ${tokensFile}`);

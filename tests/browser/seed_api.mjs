@@ -1,7 +1,8 @@
 // Fallback seeding through the API, used by run.mjs only when the `lightcone` binary has no
 // `demo seed` command: the admin token from the server's first start creates two
 // organizations with operator tokens, an auditor, landmarks at real cities, sites, licences,
-// and each organization's agent enrolls hosts of GPUs (with an L0 key binding and telemetry).
+// and each organization's agent enrolls hosts of GPUs with telemetry (no key binding: the
+// key id is a BLAKE2b-256 digest node's crypto cannot compute).
 // No measurements are made, so verdicts and alerts are whatever the server's fleet loop
 // derives from silence (tests that need more report "skip").
 import crypto from 'node:crypto';
@@ -71,7 +72,6 @@ export async function seedThroughApi(baseUrl, adminToken, gpus) {
       }
       const enrolled = await call(agent.token, 'POST', '/enroll', { hostname: `${site.name.toLowerCase()}-node-${host}`, probe_address: '', agent_version: '0.1.0', site: site.name, devices });
       for (const d of enrolled.devices) {
-        await call(agent.token, 'POST', `/devices/${d.uuid}/key-binding`, { public_key: ed25519PublicHex(), key_id: crypto.randomBytes(8).toString('hex'), assurance: 'L0' });
         await call(op.token, 'PATCH', `/devices/${d.id}`, { licence_id: licence.id });
       }
       await call(agent.token, 'POST', '/telemetry', { devices: devices.map((d, i) => ({ uuid: d.uuid, time: new Date().toISOString(), temperature_c: 60 + i, power_w: 400 + 10 * i, utilization_pct: 90, ecc_uncorrected: 0, xid_count: 0, last_xid: 0 })) });
