@@ -33,6 +33,7 @@
 #include "nlohmann/json.hpp"
 #include "server/api/server.h"
 #include "server/fleet/fleet_monitor.h"
+#include "server/fleet/region_view.h"
 
 namespace lightcone::demo {
 namespace {
@@ -261,8 +262,6 @@ absl::Status Runner::Setup() {
   LC_ASSIGN_OR_RETURN(server_, server::Server::Create(so));
   t0_ = absl::Now();
   LC_ASSIGN_OR_RETURN(directory_, SeedDirectory(*server_->shared_store(), *world_, t0_));
-  LC_RETURN_IF_ERROR(server_->Start());
-  server_url_ = absl::StrCat("http://127.0.0.1:", server_->port());
 
   server::fleet::FleetMonitorOptions fo;
   // Scenario seconds over speed, but never below what the processes' real cadence allows
@@ -283,7 +282,18 @@ absl::Status Runner::Setup() {
   fo.detectors.travel.max_speed_kmh = kLiveMaxTravelKmh;
   fo.detectors.unlicensed.grace = scaled(kUnlicensedGraceScenarioS, 0);
   fo.verdict_refresh = scaled(kVerdictWindowScenarioS, 5 * batch_s);
-  monitor_ = std::make_unique<server::fleet::FleetMonitor>(server_->shared_store().get(), fo);
+  auto countries = server::fleet::CountryAreaCache::LoadDefault();
+  monitor_ = std::make_unique<server::fleet::FleetMonitor>(server_->shared_store().get(), fo,
+                                                           countries);
+  // GET /devices/{id}/region for the dashboard, with the monitor's window.
+  server::fleet::RegionViewOptions region_options;
+  region_options.verdict = fo.verdict;
+  std::shared_ptr<server::Store> store = server_->shared_store();
+  server_->SetRegionProvider([store, region_options](int64_t device_id) {
+    return server::fleet::RegionViewJson(*store, device_id, absl::Now(), region_options);
+  });
+  LC_RETURN_IF_ERROR(server_->Start());
+  server_url_ = absl::StrCat("http://127.0.0.1:", server_->port());
 
   // Licences the operator assigns to enrolled devices.
   for (const WorldHost& h : world_->hosts()) {
