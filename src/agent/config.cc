@@ -37,6 +37,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(absl::string_view toml_text,
     config.keepalive_interval = std::chrono::milliseconds(*v);
   }
   if (auto v = root["advertise_address"].value<std::string>()) config.advertise_address = *v;
+  if (auto v = root["metrics_listen"].value<std::string>()) config.metrics_listen = *v;
   if (auto* server = root["server"].as_table()) {
     ServerConfig& sc = config.server;
     if (auto v = (*server)["url"].value<std::string>()) sc.url = *v;
@@ -44,6 +45,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(absl::string_view toml_text,
     if (auto v = (*server)["token_file"].value<std::string>()) sc.token_file = *v;
     if (auto v = (*server)["site"].value<std::string>()) sc.site = *v;
     if (auto v = (*server)["ca_file"].value<std::string>()) sc.ca_file = *v;
+    if (auto v = (*server)["hostname"].value<std::string>()) sc.hostname = *v;
     if (auto v = (*server)["enroll_interval"].value<int64_t>()) {
       if (*v < 1) return ConfigError(origin, "server.enroll_interval must be >= 1 (seconds)");
       sc.enroll_interval = std::chrono::seconds(*v);

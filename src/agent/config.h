@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct ServerConfig {
   std::string token_file;
   std::string site;        // declared site name sent at enrollment
   std::string ca_file;     // PEM bundle for an https server; empty: the system store
+  // Hostname sent at enrollment; empty: the machine's (several agents on one machine, e.g.
+  // `lightcone demo`, each name their simulated host here).
+  std::string hostname;
   std::chrono::seconds enroll_interval{300};
   std::chrono::seconds telemetry_interval{60};
 };
@@ -61,6 +65,9 @@ struct AgentConfig {
   // "ip:port" the landmarks should probe (sent at enrollment); empty: agent-initiated
   // sessions only.
   std::string advertise_address;
+  // "HOST:PORT" for Prometheus /metrics; "" turns the listener off. Unset: the default
+  // (main.cc, 127.0.0.1:9402). Several agents on one machine need distinct ports or "".
+  std::optional<std::string> metrics_listen;
   ServerConfig server;
 };
 

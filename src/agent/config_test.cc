@@ -90,6 +90,26 @@ telemetry_interval = 15
   EXPECT_TRUE(none->advertise_address.empty());
 }
 
+TEST(AgentConfigTest, ParsesHostnameAndMetricsListen) {
+  auto c = ParseAgentConfig(R"(
+metrics_listen = ""
+[server]
+url = "http://127.0.0.1:8080"
+hostname = "sin-a-1"
+)", "x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server.hostname, "sin-a-1");
+  ASSERT_TRUE(c->metrics_listen.has_value());
+  EXPECT_EQ(*c->metrics_listen, "");
+  auto port = ParseAgentConfig("metrics_listen = \"127.0.0.1:9500\"\n", "x");
+  ASSERT_TRUE(port.ok()) << port.status();
+  EXPECT_EQ(port->metrics_listen, std::optional<std::string>("127.0.0.1:9500"));
+  auto none = ParseAgentConfig("", "x");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->metrics_listen.has_value());
+  EXPECT_TRUE(none->server.hostname.empty());
+}
+
 TEST(AgentConfigTest, RejectsBadServerSections) {
   for (const char* text : {
            "[server]\ntoken = \"t\"\n",  // no url

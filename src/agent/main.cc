@@ -269,6 +269,7 @@ int Run(AgentConfig config, const GpuFlags& gpu_flags) {
       server_options.api.token = *token;
     }
     server_options.site = config.server.site;
+    server_options.hostname = config.server.hostname;
     server_options.probe_address = config.advertise_address;
     server_options.enroll_interval = config.server.enroll_interval;
     server_options.telemetry_interval = config.server.telemetry_interval;
@@ -351,17 +352,21 @@ int main(int argc, char** argv) {
   app.add_option("--key-rotation-seconds", rotation_s, "key rotation period (overrides config)");
   app.add_option("--log-level", log_level, "debug, info, warn, error or off");
   GpuFlags gpu_flags;
-  app.add_option("--metrics-listen", gpu_flags.metrics_listen,
-                 "HOST:PORT for Prometheus /metrics (empty: off)")
-      ->capture_default_str();
+  auto* metrics_opt =
+      app.add_option("--metrics-listen", gpu_flags.metrics_listen,
+                     "HOST:PORT for Prometheus /metrics (\"\": off; overrides metrics_listen)")
+          ->capture_default_str();
   app.add_option("--telemetry-interval-seconds", gpu_flags.telemetry_interval_s,
                  "GPU telemetry period")
       ->capture_default_str();
   std::string server_url, server_token, server_token_file, server_site, advertise_address;
+  std::string server_hostname;
   app.add_option("--server", server_url, "fleet server URL (overrides [server] url)");
   app.add_option("--token", server_token, "fleet server agent token (overrides the config)");
   app.add_option("--token-file", server_token_file, "read the agent token from this file");
   app.add_option("--site", server_site, "declared site name sent at enrollment");
+  app.add_option("--hostname", server_hostname,
+                 "hostname sent at enrollment (overrides [server] hostname; default: the machine's)");
   app.add_option("--advertise-address", advertise_address,
                  "IP:PORT landmarks should probe (sent at enrollment; empty: agent-initiated)");
   auto* inventory_cmd = app.add_subcommand("inventory", "print the GPU inventory (NVML) once");
@@ -426,6 +431,10 @@ int main(int argc, char** argv) {
     config.server.token.clear();
   }
   if (!server_site.empty()) config.server.site = server_site;
+  if (!server_hostname.empty()) config.server.hostname = server_hostname;
+  if (metrics_opt->count() == 0 && config.metrics_listen) {
+    gpu_flags.metrics_listen = *config.metrics_listen;
+  }
   if (!advertise_address.empty()) config.advertise_address = advertise_address;
   for (const std::string& text : device_texts) {
     auto id = lightcone::wire::ParseId(text);
