@@ -501,6 +501,91 @@ TEST_P(ApiTest, SignedBatchesAreVerifiedAndIdempotent) {
   EXPECT_TRUE(seen);
 }
 
+// Key rotation overlap (docs/protocol.md): after a re-binding, records signed by the replaced
+// key are accepted when dated before the new binding's bound_at + kKeyOverlapGrace; later ones,
+// and keys two rotations old, fail the batch naming the record.
+TEST_P(ApiTest, RecordsSignedByTheReplacedKeyAreAcceptedOnlyWithinTheOverlap) {
+  const int64_t org = CreateOrg("acme");
+  const std::string agent = CreateToken("agent", "agent", org);
+  const std::string op = CreateToken("ops", "operator", org);
+  TestLandmark sin = CreateLandmark("sin-1");
+  auto devices = EnrollAndBind(agent, 1, "node-1", 1);
+  TestDevice& d = devices[0];
+  const std::string batches = "/api/v1/measurements/batches";
+  auto rebind = [&](const crypto::SigningKey& key) {
+    Expect(200, "POST", "/api/v1/devices/" + d.uuid + "/key-binding", agent,
+           {{"public_key", crypto::HexEncode(key.public_key())},
+            {"key_id", crypto::FormatKeyId(key.key_id())},
+            {"assurance", "L0"}});
+  };
+  auto record_at = [&](const crypto::SigningKey& key, uint64_t sequence, absl::Time time) {
+    wire::MeasurementRecord rec = testing::SignedRecord(d.wire_id, sin.wire_id, key, sequence, 1'000'000);
+    rec.time_unix_ns = absl::ToUnixNanos(time);  // covered by the batch signature only
+    return rec;
+  };
+  auto post = [&](uint64_t batch_sequence, std::vector<wire::MeasurementRecord> records) {
+    return Call(port_, "POST", batches, sin.token,
+                wire::BatchToJsonLine(testing::SignedBatch(*sin.key, sin.wire_id, batch_sequence,
+                                                           std::move(records))));
+  };
+  auto key1 = crypto::SigningKey::Generate();
+  auto key2 = crypto::SigningKey::Generate();
+  ASSERT_TRUE(key1.ok() && key2.ok());
+  // The first bound key (from EnrollAndBind) is d.key: call it key0.
+  const crypto::SigningKey& key0 = *d.key;
+  // Before any rotation a key the device never had fails, naming the record.
+  HttpReply never = post(1, {record_at(key0, 1, absl::Now()), record_at(*key1, 2, absl::Now())});
+  EXPECT_EQ(never.status, 400);
+  EXPECT_TRUE(absl::StrContains(never.body, "records[1].key_id")) << never.body;
+
+  const absl::Time before_rotation = absl::Now() - absl::Seconds(1);
+  rebind(*key1);  // key0 -> previous
+  Json device = Expect(200, "GET", absl::StrCat("/api/v1/devices/", d.id), op);
+  ASSERT_TRUE(device["previous_key"].is_object()) << device.dump();
+  EXPECT_EQ(device["previous_key"].value("key_id", ""), crypto::FormatKeyId(key0.key_id()));
+  EXPECT_EQ(device["key"].value("key_id", ""), crypto::FormatKeyId(key1->key_id()));
+  EXPECT_EQ(device["previous_key"].value("superseded_at", ""), device["key"].value("bound_at", "x"));
+
+  // Mixed batch: old-key records taken before the rotation (and one within the grace after
+  // it), new-key records after it. All stored.
+  HttpReply mixed = post(2, {record_at(key0, 10, before_rotation),
+                             record_at(*key1, 11, absl::Now()),
+                             record_at(key0, 12, absl::Now() + absl::Seconds(30)),
+                             record_at(*key1, 13, absl::Now())});
+  ASSERT_EQ(mixed.status, 200) << mixed.body;
+  EXPECT_EQ(mixed.json.value("inserted", 0), 4);
+
+  // An old-key record dated after bound_at + grace fails the batch, naming the record and
+  // its time; nothing of the batch is stored.
+  HttpReply late = post(3, {record_at(*key1, 20, absl::Now()),
+                            record_at(key0, 21, absl::Now() + kKeyOverlapGrace + absl::Seconds(5))});
+  EXPECT_EQ(late.status, 400);
+  EXPECT_TRUE(absl::StrContains(late.body, "records[1].time")) << late.body;
+  EXPECT_TRUE(absl::StrContains(late.body, crypto::FormatKeyId(key0.key_id()))) << late.body;
+
+  // An old-key record with a valid key id but a signature from another key still fails on the
+  // signature.
+  wire::MeasurementRecord forged = record_at(*key1, 30, before_rotation);
+  forged.key_id = key0.key_id();
+  HttpReply bad_signature = post(4, {record_at(*key1, 31, absl::Now()), forged});
+  EXPECT_EQ(bad_signature.status, 400);
+  EXPECT_TRUE(absl::StrContains(bad_signature.body, "records[1].reply_signature"))
+      << bad_signature.body;
+
+  // A second rotation: key0 is now two rotations old and never accepted, even dated before
+  // either rotation; key1 (the previous key) still is.
+  rebind(*key2);
+  HttpReply stale = post(5, {record_at(*key1, 40, absl::Now()), record_at(*key2, 41, absl::Now()),
+                             record_at(key0, 42, before_rotation)});
+  EXPECT_EQ(stale.status, 400);
+  EXPECT_TRUE(absl::StrContains(stale.body, "records[2].key_id")) << stale.body;
+  HttpReply current = post(6, {record_at(*key1, 50, absl::Now()), record_at(*key2, 51, absl::Now())});
+  ASSERT_EQ(current.status, 200) << current.body;
+  EXPECT_EQ(current.json.value("inserted", 0), 2);
+
+  EXPECT_EQ(Expect(200, "GET", "/api/v1/measurements?limit=1000", op)["items"].size(), 6u);
+}
+
 TEST_P(ApiTest, BadInputIsRejectedWithTheRightCodeAndPath) {
   const int64_t org = CreateOrg("acme");
   const std::string op = CreateToken("ops", "operator", org);

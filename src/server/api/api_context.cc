@@ -95,6 +95,15 @@ absl::StatusOr<DeviceKeyCache::Entry> DeviceKeyCache::Lookup(const wire::Id& id,
     absl::StatusOr<crypto::KeyId> key_id = crypto::ParseKeyId(device->key.key_id);
     entry.key_id = key_id.ok() ? *key_id : crypto::ComputeKeyId(entry.public_key);
   }
+  if (device->previous_key.public_key.size() == crypto::kPublicKeyBytes) {
+    entry.has_previous_key = true;
+    std::copy(device->previous_key.public_key.begin(), device->previous_key.public_key.end(),
+              entry.previous_public_key.begin());
+    absl::StatusOr<crypto::KeyId> key_id = crypto::ParseKeyId(device->previous_key.key_id);
+    entry.previous_key_id =
+        key_id.ok() ? *key_id : crypto::ComputeKeyId(entry.previous_public_key);
+    entry.previous_superseded_at = device->previous_key.superseded_at;
+  }
   absl::MutexLock lock(&mu_);
   if (cache_.size() >= kMaxCachedDeviceKeys) cache_.clear();
   cache_[id] = entry;

@@ -64,7 +64,16 @@ class DeviceKeyCache {
     bool has_key = false;
     crypto::PublicKey public_key{};
     crypto::KeyId key_id = 0;
+    // The binding the current key replaced (store schema v3), if any.
+    bool has_previous_key = false;
+    crypto::PublicKey previous_public_key{};
+    crypto::KeyId previous_key_id = 0;
+    absl::Time previous_superseded_at;
     absl::Time fetched_at;
+    // True when `key_id` is the current or the previous key of this device.
+    bool Knows(crypto::KeyId id) const {
+      return (has_key && id == key_id) || (has_previous_key && id == previous_key_id);
+    }
   };
   DeviceKeyCache(Store* store, absl::Duration ttl) : store_(store), ttl_(ttl) {}
   // NotFound when no device has this id. `refresh` skips the cache.

@@ -352,6 +352,12 @@ Json DeviceToJson(const Device& d, int64_t site_id, const Verdict* verdict) {
           {"vbios", d.vbios},
           {"pci_bus_id", d.pci_bus_id},
           {"key", KeyToJson(d.key)},
+          {"previous_key", d.previous_key.public_key.empty()
+                               ? Json(nullptr)
+                               : Json{{"public_key", Hex(d.previous_key.public_key)},
+                                      {"key_id", d.previous_key.key_id},
+                                      {"bound_at", TimeOrNull(d.previous_key.bound_at)},
+                                      {"superseded_at", TimeOrNull(d.previous_key.superseded_at)}}},
           {"first_seen", TimeOrNull(d.first_seen)},
           {"last_seen", TimeOrNull(d.last_seen)},
           {"verdict", verdict == nullptr ? Json(nullptr) : VerdictToJson(*verdict)}};

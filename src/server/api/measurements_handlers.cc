@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "core/logging.h"
 #include "core/wire_record.h"
 #include "server/api/api_context.h"
@@ -46,38 +47,73 @@ absl::StatusOr<Response> IngestBatch(ApiContext* ctx, const Request& req) {
     return absl::InvalidArgumentError(absl::StrCat("batch: ", batch_ok.message()));
   }
 
-  // Device keys, looked up on this thread (store access), then signatures in parallel.
+  // Device keys, looked up on this thread (store access), then signatures in parallel. First
+  // every device's entry, re-read from the store (once per batch) when a record names a key
+  // the cached entry does not know; then each record's key, so that the entries no longer
+  // change while `keys` points into them.
   const int n = static_cast<int>(batch->records.size());
-  std::vector<const DeviceKeyCache::Entry*> keys(n, nullptr);
-  std::map<wire::Id, DeviceKeyCache::Entry> entries;
+  struct BatchEntry {
+    DeviceKeyCache::Entry entry;
+    bool refreshed = false;
+  };
+  std::map<wire::Id, BatchEntry> entries;
   for (int i = 0; i < n; ++i) {
     const wire::MeasurementRecord& rec = batch->records[i];
     auto it = entries.find(rec.device_id);
-    if (it == entries.end()) {
-      absl::StatusOr<DeviceKeyCache::Entry> entry = ctx->device_keys->Lookup(rec.device_id, false);
-      if (entry.ok() && entry->has_key && entry->key_id != rec.key_id) {
-        entry = ctx->device_keys->Lookup(rec.device_id, /*refresh=*/true);
-      }
-      if (absl::IsNotFound(entry.status())) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("batch.records[", i, "].device_id: no enrolled device GPU-",
-                         wire::FormatId(rec.device_id)));
-      }
-      if (!entry.ok()) return entry.status();
-      it = entries.emplace(rec.device_id, *entry).first;
+    if (it != entries.end() && (it->second.refreshed || it->second.entry.Knows(rec.key_id))) {
+      continue;
     }
-    if (!it->second.has_key) {
+    bool refresh = it != entries.end();
+    absl::StatusOr<DeviceKeyCache::Entry> entry = ctx->device_keys->Lookup(rec.device_id, refresh);
+    if (entry.ok() && !refresh && !entry->Knows(rec.key_id)) {
+      refresh = true;
+      entry = ctx->device_keys->Lookup(rec.device_id, /*refresh=*/true);
+    }
+    if (absl::IsNotFound(entry.status())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("batch.records[", i, "].device_id: no enrolled device GPU-",
+                       wire::FormatId(rec.device_id)));
+    }
+    if (!entry.ok()) return entry.status();
+    entries[rec.device_id] = BatchEntry{*entry, refresh};
+  }
+  std::vector<const crypto::PublicKey*> keys(n, nullptr);
+  std::vector<int64_t> device_ids(n, 0);
+  for (int i = 0; i < n; ++i) {
+    const wire::MeasurementRecord& rec = batch->records[i];
+    const DeviceKeyCache::Entry& e = entries.at(rec.device_id).entry;
+    device_ids[i] = e.device_id;
+    if (!e.has_key) {
       return absl::InvalidArgumentError(absl::StrCat("batch.records[", i, "]: device GPU-",
                                                      wire::FormatId(rec.device_id),
                                                      " has no bound key"));
     }
-    if (it->second.key_id != rec.key_id) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("batch.records[", i, "].key_id: ", crypto::FormatKeyId(rec.key_id),
-                       " is not the bound key of device GPU-", wire::FormatId(rec.device_id),
-                       " (", crypto::FormatKeyId(it->second.key_id), ")"));
+    if (rec.key_id == e.key_id) {
+      keys[i] = &e.public_key;
+      continue;
     }
-    keys[i] = &it->second;
+    if (e.has_previous_key && rec.key_id == e.previous_key_id) {
+      const absl::Time time = absl::FromUnixNanos(rec.time_unix_ns);
+      const absl::Time limit = e.previous_superseded_at + kKeyOverlapGrace;
+      if (time >= limit) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "batch.records[", i, "].time: ", absl::FormatTime(absl::RFC3339_full, time, absl::UTCTimeZone()),
+            " is not before ", absl::FormatTime(absl::RFC3339_full, limit, absl::UTCTimeZone()),
+            ": the record is signed by key ", crypto::FormatKeyId(rec.key_id),
+            ", which device GPU-", wire::FormatId(rec.device_id), " replaced at ",
+            absl::FormatTime(absl::RFC3339_full, e.previous_superseded_at, absl::UTCTimeZone()),
+            " (accepted until ", absl::FormatDuration(kKeyOverlapGrace), " after that)"));
+      }
+      keys[i] = &e.previous_public_key;
+      continue;
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch.records[", i, "].key_id: ", crypto::FormatKeyId(rec.key_id),
+        " is not the bound key of device GPU-", wire::FormatId(rec.device_id), " (",
+        crypto::FormatKeyId(e.key_id), ")",
+        e.has_previous_key
+            ? absl::StrCat(" nor the key it replaced (", crypto::FormatKeyId(e.previous_key_id), ")")
+            : std::string()));
   }
   std::atomic<int> first_bad{n};
   const int chunks = (n + kVerifyChunkRecords - 1) / kVerifyChunkRecords;
@@ -85,7 +121,7 @@ absl::StatusOr<Response> IngestBatch(ApiContext* ctx, const Request& req) {
     const int end = std::min(n, (c + 1) * kVerifyChunkRecords);
     for (int i = c * kVerifyChunkRecords; i < end; ++i) {
       if (i >= first_bad.load(std::memory_order_relaxed)) return;
-      if (!wire::VerifyReply(wire::RecordReply(batch->records[i]), keys[i]->public_key)) {
+      if (!wire::VerifyReply(wire::RecordReply(batch->records[i]), *keys[i])) {
         int expected = first_bad.load();
         while (i < expected && !first_bad.compare_exchange_weak(expected, i)) {
         }
@@ -97,7 +133,8 @@ absl::StatusOr<Response> IngestBatch(ApiContext* ctx, const Request& req) {
     const int i = first_bad.load();
     ctx->device_keys->Invalidate(absl::StrCat("GPU-", wire::FormatId(batch->records[i].device_id)));
     return absl::InvalidArgumentError(
-        absl::StrCat("batch.records[", i, "].reply_signature: does not verify with the bound key of device GPU-",
+        absl::StrCat("batch.records[", i, "].reply_signature: does not verify with key ",
+                     crypto::FormatKeyId(batch->records[i].key_id), " of device GPU-",
                      wire::FormatId(batch->records[i].device_id)));
   }
 
@@ -108,7 +145,7 @@ absl::StatusOr<Response> IngestBatch(ApiContext* ctx, const Request& req) {
   for (int i = 0; i < n; ++i) {
     const wire::MeasurementRecord& rec = batch->records[i];
     Measurement m;
-    m.device_id = keys[i]->device_id;
+    m.device_id = device_ids[i];
     m.landmark_id = landmark_id;
     m.time = absl::FromUnixNanos(rec.time_unix_ns);
     m.rtt_ns = rec.rtt_ns;

@@ -54,6 +54,13 @@ using BatchIngestedCallback =
 
 inline constexpr int kDefaultVerifyThreads = 2;
 
+// How long after a device's key was re-bound (superseded_at = the new binding's bound_at) a
+// measurement record signed by the replaced key is still accepted: covers a landmark that took
+// the measurement just before the rotation and the clock difference between landmark and
+// server. A record signed by the previous key and dated at or after superseded_at + this grace
+// fails its batch; keys older than the previous one never verify.
+inline constexpr absl::Duration kKeyOverlapGrace = absl::Minutes(2);
+
 struct ServerOptions {
   // "sqlite:PATH" or "postgres:CONNINFO"; ignored when `store` is set.
   std::string db;

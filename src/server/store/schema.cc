@@ -209,8 +209,17 @@ CREATE INDEX measurements_by_time ON measurements (time_ns, device_id, landmark_
 
 }  // namespace
 
+// Schema v3: the binding a device's current key replaced (key-rotation overlap at ingest).
+constexpr char kMigration3[] = R"sql(
+ALTER TABLE devices ADD COLUMN prev_key_public_key {{BLOB}};
+ALTER TABLE devices ADD COLUMN prev_key_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN prev_key_bound_at_ns BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN prev_key_superseded_at_ns BIGINT NOT NULL DEFAULT 0;
+)sql";
+
 const std::vector<Migration>& Migrations() {
-  static const auto* migrations = new std::vector<Migration>{{1, kMigration1}, {2, kMigration2}};
+  static const auto* migrations =
+      new std::vector<Migration>{{1, kMigration1}, {2, kMigration2}, {3, kMigration3}};
   return *migrations;
 }
 

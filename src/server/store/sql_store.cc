@@ -225,7 +225,8 @@ absl::StatusOr<Host> ReadHost(SqlStatement* s) {
 constexpr char kDeviceColumns[] =
     "id, organization_id, host_id, licence_id, uuid, serial, ueid, model, key_public_key, "
     "key_id, assurance_level, first_seen_ns, last_seen_ns, architecture, vbios, pci_bus_id, "
-    "key_bound_at_ns, key_evidence_sha256";
+    "key_bound_at_ns, key_evidence_sha256, prev_key_public_key, prev_key_id, "
+    "prev_key_bound_at_ns, prev_key_superseded_at_ns";
 absl::StatusOr<Device> ReadDevice(SqlStatement* s) {
   Device device;
   device.id = s->ColumnInt64(0);
@@ -246,6 +247,10 @@ absl::StatusOr<Device> ReadDevice(SqlStatement* s) {
   device.pci_bus_id = s->ColumnText(15);
   device.key.bound_at = FromNanos(s->ColumnInt64(16));
   device.key.evidence_sha256 = s->ColumnText(17);
+  device.previous_key.public_key = s->ColumnBlob(18);
+  device.previous_key.key_id = s->ColumnText(19);
+  device.previous_key.bound_at = FromNanos(s->ColumnInt64(20));
+  device.previous_key.superseded_at = FromNanos(s->ColumnInt64(21));
   return device;
 }
 absl::Status ValidateDevice(const Device& device) {
@@ -772,15 +777,20 @@ absl::StatusOr<Device> SqlStore::CreateDevice(const Device& device) {
       SqlStatement * s,
       db_->Prepare("INSERT INTO devices (organization_id, host_id, licence_id, uuid, serial, ueid, "
                    "model, key_public_key, key_id, assurance_level, first_seen_ns, last_seen_ns, "
-                   "architecture, vbios, pci_bus_id, key_bound_at_ns, key_evidence_sha256) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+                   "architecture, vbios, pci_bus_id, key_bound_at_ns, key_evidence_sha256, "
+                   "prev_key_public_key, prev_key_id, prev_key_bound_at_ns, "
+                   "prev_key_superseded_at_ns) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                   "RETURNING id"));
   ResetOnExit reset(s);
   BindFrom(s, 1, device.organization_id, OptionalId{device.host_id},
            OptionalId{device.licence_id}, device.uuid, device.serial, device.ueid, device.model,
            Blob{device.key.public_key}, device.key.key_id,
            static_cast<int64_t>(device.key.assurance), Nanos(device.first_seen),
            Nanos(device.last_seen), device.architecture, device.vbios, device.pci_bus_id,
-           Nanos(device.key.bound_at), device.key.evidence_sha256);
+           Nanos(device.key.bound_at), device.key.evidence_sha256,
+           Blob{device.previous_key.public_key}, device.previous_key.key_id,
+           Nanos(device.previous_key.bound_at), Nanos(device.previous_key.superseded_at));
   auto id = ReturnedId(s);
   if (!id.ok()) return Context(id.status(), "store: creating device " + device.uuid);
   Device stored = device;
@@ -812,16 +822,29 @@ absl::StatusOr<Device> SqlStore::GetDeviceByUuid(const std::string& uuid) {
 
 absl::Status SqlStore::UpdateDevice(const Device& device) {
   LC_RETURN_IF_ERROR(ValidateDevice(device));
+  const absl::Time superseded_at =
+      device.key.bound_at == absl::UnixEpoch() ? absl::Now() : device.key.bound_at;
   absl::MutexLock lock(&mu_);
+  // SET expressions see the row as it was before the update, so the CASEs move the replaced
+  // binding (if the key id changes) in the same statement that installs the new one.
+  constexpr char kReplaced[] = "CASE WHEN key_id <> '' AND key_id <> ? THEN ";
   LC_ASSIGN_OR_RETURN(
       SqlStatement * s,
-      db_->Prepare("UPDATE devices SET organization_id = ?, host_id = ?, licence_id = ?, uuid = ?, "
-                   "serial = ?, ueid = ?, model = ?, key_public_key = ?, key_id = ?, "
-                   "assurance_level = ?, last_seen_ns = ?, architecture = ?, vbios = ?, "
-                   "pci_bus_id = ?, key_bound_at_ns = ?, key_evidence_sha256 = ? "
-                   "WHERE id = ? RETURNING id"));
+      db_->Prepare(absl::StrCat(
+          "UPDATE devices SET prev_key_public_key = ", kReplaced,
+          "key_public_key ELSE prev_key_public_key END, prev_key_id = ", kReplaced,
+          "key_id ELSE prev_key_id END, prev_key_bound_at_ns = ", kReplaced,
+          "key_bound_at_ns ELSE prev_key_bound_at_ns END, prev_key_superseded_at_ns = ",
+          kReplaced,
+          "? ELSE prev_key_superseded_at_ns END, "
+          "organization_id = ?, host_id = ?, licence_id = ?, uuid = ?, "
+          "serial = ?, ueid = ?, model = ?, key_public_key = ?, key_id = ?, "
+          "assurance_level = ?, last_seen_ns = ?, architecture = ?, vbios = ?, "
+          "pci_bus_id = ?, key_bound_at_ns = ?, key_evidence_sha256 = ? "
+          "WHERE id = ? RETURNING id")));
   ResetOnExit reset(s);
-  BindFrom(s, 1, device.organization_id, OptionalId{device.host_id},
+  BindFrom(s, 1, device.key.key_id, device.key.key_id, device.key.key_id, device.key.key_id,
+           Nanos(superseded_at), device.organization_id, OptionalId{device.host_id},
            OptionalId{device.licence_id}, device.uuid, device.serial, device.ueid, device.model,
            Blob{device.key.public_key}, device.key.key_id,
            static_cast<int64_t>(device.key.assurance), Nanos(device.last_seen),

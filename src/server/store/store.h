@@ -96,6 +96,15 @@ struct KeyBinding {
   std::string evidence_sha256;  // Hex SHA-256 of the attestation evidence (L1+); else empty.
 };
 
+// Schema v3. The binding a device had before its current one, kept so that measurements a
+// landmark took just before a key rotation (signed by the replaced key) can still be checked.
+struct SupersededKey {
+  std::string public_key;  // Raw key bytes; empty when the device never had a key replaced.
+  std::string key_id;
+  absl::Time bound_at = absl::UnixEpoch();       // When the replaced key had been bound.
+  absl::Time superseded_at = absl::UnixEpoch();  // When the current key replaced it.
+};
+
 struct Device {
   int64_t id = 0;
   int64_t organization_id = 0;
@@ -112,6 +121,8 @@ struct Device {
   std::string architecture;  // e.g. "Hopper".
   std::string vbios;
   std::string pci_bus_id;
+  // Schema v3. Maintained by the store (see Store::UpdateDevice).
+  SupersededKey previous_key;
 };
 
 // What the device's NVLink peers were at one time (a topology snapshot).
@@ -340,7 +351,11 @@ class Store {
   virtual absl::StatusOr<Device> CreateDevice(const Device& device) = 0;
   virtual absl::StatusOr<Device> GetDevice(int64_t id) = 0;
   virtual absl::StatusOr<Device> GetDeviceByUuid(const std::string& uuid) = 0;
-  // Replaces every field of device `device.id` except first_seen.
+  // Replaces every field of device `device.id` except first_seen and previous_key, which the
+  // store maintains: when the update replaces a bound key by one with another key_id, the
+  // replaced binding becomes previous_key (superseded_at = the new key's bound_at, or now when
+  // that is UnixEpoch()), atomically with the update; otherwise previous_key is unchanged.
+  // Only one previous binding is kept. CreateDevice stores previous_key as given.
   virtual absl::Status UpdateDevice(const Device& device) = 0;
   virtual absl::StatusOr<Page<Device>> ListDevices(const DeviceFilter& filter) = 0;
 

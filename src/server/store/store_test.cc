@@ -931,6 +931,79 @@ TEST_P(StoreTest, DeviceV2FieldsRoundTripAndFilters) {
   EXPECT_TRUE(uuids_of(by_model).empty());
 }
 
+// Schema v3: re-binding a device's key keeps the replaced binding as previous_key; updates
+// that keep the key id leave it alone; only one previous binding is kept.
+TEST_P(StoreTest, DeviceKeyRebindingKeepsThePreviousBinding) {
+  const Organization org = MakeOrganization("acme");
+  Device device;
+  device.organization_id = org.id;
+  device.uuid = "GPU-rot";
+  auto created = store_->CreateDevice(device);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(created->previous_key.public_key.empty());
+
+  // First binding: nothing was replaced.
+  Device first = *created;
+  first.key = {std::string("pk-1\x00\xff", 6), "kid-1", AssuranceLevel::kL0,
+               absl::FromUnixSeconds(1'000), ""};
+  ASSERT_TRUE(store_->UpdateDevice(first).ok());
+  auto after_first = store_->GetDevice(created->id);
+  ASSERT_TRUE(after_first.ok()) << after_first.status();
+  EXPECT_TRUE(after_first->previous_key.public_key.empty());
+  EXPECT_EQ(after_first->previous_key.key_id, "");
+
+  // Re-binding: kid-1 becomes the previous binding, superseded at kid-2's bound_at.
+  Device second = *after_first;
+  second.key = {"pk-2", "kid-2", AssuranceLevel::kL1, absl::FromUnixSeconds(2'000), HexHash('b')};
+  ASSERT_TRUE(store_->UpdateDevice(second).ok());
+  auto after_second = store_->GetDeviceByUuid("GPU-rot");
+  ASSERT_TRUE(after_second.ok()) << after_second.status();
+  EXPECT_EQ(after_second->key.key_id, "kid-2");
+  EXPECT_EQ(after_second->previous_key.public_key, std::string("pk-1\x00\xff", 6));
+  EXPECT_EQ(after_second->previous_key.key_id, "kid-1");
+  EXPECT_EQ(after_second->previous_key.bound_at, absl::FromUnixSeconds(1'000));
+  EXPECT_EQ(after_second->previous_key.superseded_at, absl::FromUnixSeconds(2'000));
+
+  // An update that keeps the key id (last_seen, a licence) keeps previous_key, whatever the
+  // caller passes in it.
+  Device touched = *after_second;
+  touched.last_seen = absl::FromUnixSeconds(2'500);
+  touched.previous_key = SupersededKey{};
+  ASSERT_TRUE(store_->UpdateDevice(touched).ok());
+  auto after_touch = store_->GetDevice(created->id);
+  ASSERT_TRUE(after_touch.ok());
+  EXPECT_EQ(after_touch->previous_key.key_id, "kid-1");
+  EXPECT_EQ(after_touch->previous_key.superseded_at, absl::FromUnixSeconds(2'000));
+
+  // A third key: only kid-2 is kept; kid-1 is gone.
+  Device third = *after_touch;
+  third.key = {"pk-3", "kid-3", AssuranceLevel::kL0, absl::FromUnixSeconds(3'000), ""};
+  ASSERT_TRUE(store_->UpdateDevice(third).ok());
+  auto after_third = store_->GetDevice(created->id);
+  ASSERT_TRUE(after_third.ok());
+  EXPECT_EQ(after_third->previous_key.public_key, "pk-2");
+  EXPECT_EQ(after_third->previous_key.key_id, "kid-2");
+  EXPECT_EQ(after_third->previous_key.bound_at, absl::FromUnixSeconds(2'000));
+  EXPECT_EQ(after_third->previous_key.superseded_at, absl::FromUnixSeconds(3'000));
+
+  // A new key without bound_at is superseded "now".
+  const absl::Time before = absl::Now() - absl::Seconds(1);
+  Device fourth = *after_third;
+  fourth.key = {"pk-4", "kid-4", AssuranceLevel::kL0, absl::UnixEpoch(), ""};
+  ASSERT_TRUE(store_->UpdateDevice(fourth).ok());
+  auto after_fourth = store_->GetDevice(created->id);
+  ASSERT_TRUE(after_fourth.ok());
+  EXPECT_EQ(after_fourth->previous_key.key_id, "kid-3");
+  EXPECT_GE(after_fourth->previous_key.superseded_at, before);
+
+  // CreateDevice stores previous_key as given (seeding, copies).
+  Device copy = *after_fourth;
+  copy.uuid = "GPU-rot-copy";
+  auto copied = store_->CreateDevice(copy);
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  EXPECT_EQ(store_->GetDevice(copied->id)->previous_key.key_id, "kid-3");
+}
+
 TEST_P(StoreTest, SitesCreateGetUpdateListAndErrorCodes) {
   const Organization acme = MakeOrganization("acme");
   const Organization globex = MakeOrganization("globex");
@@ -1602,7 +1675,7 @@ TEST_P(StoreTest, MigratesV1DatabaseToV2PreservingData) {
   auto reopened = backend_->Open();
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   store_ = *std::move(reopened);
-  EXPECT_EQ(store_->SchemaVersion().value_or(-1), 2);
+  EXPECT_EQ(store_->SchemaVersion().value_or(-1), internal::LatestSchemaVersion());
 
   auto org = store_->GetOrganization(1);
   ASSERT_TRUE(org.ok()) << org.status();
@@ -1656,8 +1729,70 @@ TEST_P(StoreTest, MigratesV1DatabaseToV2PreservingData) {
   store_.reset();
   auto again = backend_->Open();
   ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ((*again)->SchemaVersion().value_or(-1), 2);
+  EXPECT_EQ((*again)->SchemaVersion().value_or(-1), internal::LatestSchemaVersion());
   EXPECT_EQ((*again)->GetLandmark(1)->country, "SG");
+}
+
+// A database written by a schema-v2 binary opens as v3: devices keep their bound key and get
+// an empty previous binding; the next re-binding fills it.
+TEST_P(StoreTest, MigratesV2DatabaseToV3WithEmptyPreviousKeys) {
+  store_.reset();
+  ASSERT_TRUE(backend_->NewLocation().ok());
+  {
+    auto raw = backend_->OpenRaw();
+    ASSERT_TRUE(raw.ok()) << raw.status();
+    internal::SqlDatabase& db = **raw;
+    ASSERT_TRUE(internal::RunMigrationsUpTo(db, 2).ok());
+    ASSERT_EQ(internal::CurrentSchemaVersion(db).value_or(-1), 2);
+    const std::string blob_key = db.dialect() == internal::SqlDialect::kSqlite
+                                     ? "X'6b6579'"
+                                     : "'\\x6b6579'::bytea";
+    ASSERT_TRUE(db.ExecScript(absl::StrCat(
+                      "INSERT INTO organizations (id, name, created_at_ns) VALUES (1, 'acme', 5);"
+                      "INSERT INTO devices (id, organization_id, host_id, licence_id, uuid, "
+                      "serial, ueid, model, key_public_key, key_id, assurance_level, "
+                      "first_seen_ns, last_seen_ns, architecture, key_bound_at_ns) VALUES "
+                      "(1, 1, NULL, NULL, 'GPU-v2', 'S1', '', 'H100', ",
+                      blob_key, ", 'kid', 0, 9, 10, 'Hopper', 1000000000);"))
+                    .ok());
+    if (db.dialect() == internal::SqlDialect::kPostgres) {
+      for (const char* table : {"organizations", "devices"}) {
+        ASSERT_TRUE(db.ExecScript(absl::StrCat("SELECT setval(pg_get_serial_sequence('", table,
+                                               "', 'id'), (SELECT MAX(id) FROM ", table, "))"))
+                        .ok());
+      }
+    }
+  }
+  auto reopened = backend_->Open();
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  store_ = *std::move(reopened);
+  EXPECT_EQ(store_->SchemaVersion().value_or(-1), 3);
+  auto device = store_->GetDeviceByUuid("GPU-v2");
+  ASSERT_TRUE(device.ok()) << device.status();
+  EXPECT_EQ(device->key.public_key, "key");
+  EXPECT_EQ(device->key.key_id, "kid");
+  EXPECT_EQ(device->key.bound_at, absl::FromUnixSeconds(1));
+  EXPECT_EQ(device->architecture, "Hopper");
+  EXPECT_EQ(device->previous_key.public_key, "");
+  EXPECT_EQ(device->previous_key.key_id, "");
+  EXPECT_EQ(device->previous_key.bound_at, absl::UnixEpoch());
+  EXPECT_EQ(device->previous_key.superseded_at, absl::UnixEpoch());
+
+  Device rebound = *device;
+  rebound.key = {"key-2", "kid-2", AssuranceLevel::kL0, absl::FromUnixSeconds(7), ""};
+  ASSERT_TRUE(store_->UpdateDevice(rebound).ok());
+  auto after = store_->GetDevice(1);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->previous_key.public_key, "key");
+  EXPECT_EQ(after->previous_key.key_id, "kid");
+  EXPECT_EQ(after->previous_key.bound_at, absl::FromUnixSeconds(1));
+  EXPECT_EQ(after->previous_key.superseded_at, absl::FromUnixSeconds(7));
+
+  store_.reset();
+  auto again = backend_->Open();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->SchemaVersion().value_or(-1), 3);
+  EXPECT_EQ((*again)->GetDevice(1)->previous_key.key_id, "kid");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, StoreTest, ::testing::ValuesIn(Backends()),
