@@ -6,7 +6,9 @@
 //   reference,holder,end_user,allowed_countries,prohibited_regions,model_caps,sites,
 //   valid_from,valid_until[,reporting_cadence_s][,organization_id]
 // where lists are separated by ';', model_caps are MODEL=COUNT and sites are
-// NAME@LAT:LON:RADIUS_KM. Fields cannot contain commas.
+// NAME@LAT:LON:RADIUS_KM. Fields cannot contain commas. The whole file is checked before
+// anything is sent: a malformed file exits 2 naming file:line (CSV, JSON syntax) or
+// licences[i].field (JSON), and nothing is imported.
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -54,6 +56,12 @@ absl::StatusOr<Json> LicencesFromCsv(const std::string& text, const std::string&
     return table->Column(column) < 0 ? "" : table->Text(row, column);
   };
   for (const CsvRow& row : table->rows()) {
+    for (const char* column : {"reference", "holder", "valid_from", "valid_until"}) {
+      if (text_of(row, column).empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(table->Where(row), column, ": empty (required)"));
+      }
+    }
     Json l = {{"reference", text_of(row, "reference")},
               {"holder", text_of(row, "holder")},
               {"end_user", text_of(row, "end_user")},
@@ -138,11 +146,30 @@ int RunImport(const LicenseArgs& a) {
     }
     licences = *parsed;
   } else {
-    licences = Json::parse(text, nullptr, false);
+    try {
+      licences = Json::parse(text);
+    } catch (const Json::parse_error& e) {
+      // nlohmann's message names the line and column.
+      log->error("{}: {}", a.file, e.what());
+      return 2;
+    }
     if (licences.is_object() && licences.contains("licences")) licences = licences["licences"];
-    if (licences.is_discarded() || !licences.is_array()) {
+    if (!licences.is_array()) {
       log->error("{}: expected a JSON array of licences or {{\"licences\": [...]}}", a.file);
       return 2;
+    }
+    for (size_t i = 0; i < licences.size(); ++i) {
+      const Json& l = licences[i];
+      if (!l.is_object()) {
+        log->error("{}: licences[{}]: not an object", a.file, i);
+        return 2;
+      }
+      for (const char* field : {"reference", "holder", "valid_from", "valid_until"}) {
+        if (!l.contains(field) || !l[field].is_string() || l[field].get<std::string>().empty()) {
+          log->error("{}: licences[{}].{}: missing or not a non-empty string", a.file, i, field);
+          return 2;
+        }
+      }
     }
   }
   auto client = MakeClient(a.server, a.ca_cert);
@@ -185,7 +212,7 @@ int RunImport(const LicenseArgs& a) {
 }  // namespace
 
 void AddLicenseCommand(CLI::App& app, int* exit_code) {
-  auto* license = app.add_subcommand("license", "export licences on the fleet server");
+  auto* license = app.add_subcommand("license", "import licences into the fleet server");
   license->require_subcommand(1);
   auto* import = license->add_subcommand("import", "create or update licences from JSON or CSV");
   auto args = std::make_shared<LicenseArgs>();
