@@ -187,10 +187,31 @@ std::vector<Finding> DetectCohortDark(const FleetSnapshot& s, const CohortDarkOp
              {"interval_s", absl::ToInt64Seconds(o.interval)},
              {"first_dark", Rfc3339(first_dark)},
              {"last_dark", Rfc3339(members[best_end - 1].first)},
+             {"first_dark_unix_s", absl::ToUnixSeconds(first_dark)},
+             {"last_dark_unix_s", absl::ToUnixSeconds(members[best_end - 1].first)},
              {"max_age_when_dark_s", absl::ToInt64Seconds(max_age)},
              {"devices", devices}}));
   }
   return out;
+}
+
+std::optional<CohortSpan> ParseCohortSpan(const std::string& evidence_json) {
+  Json e = Json::parse(evidence_json, nullptr, false);
+  if (!e.is_object()) return std::nullopt;
+  auto group = e.find("group");
+  auto first = e.find("first_dark_unix_s");
+  auto last = e.find("last_dark_unix_s");
+  if (group == e.end() || !group->is_string() || first == e.end() ||
+      !first->is_number_integer() || last == e.end() || !last->is_number_integer()) {
+    return std::nullopt;
+  }
+  return CohortSpan{group->get<std::string>(), first->get<int64_t>(), last->get<int64_t>()};
+}
+
+bool SameCohort(const CohortSpan& a, const CohortSpan& b, absl::Duration interval) {
+  const int64_t slack = absl::ToInt64Seconds(interval);
+  return a.group == b.group && a.first_dark_unix_s <= b.last_dark_unix_s + slack &&
+         b.first_dark_unix_s <= a.last_dark_unix_s + slack;
 }
 
 std::vector<Finding> DetectIdentityReappearance(const FleetSnapshot& s,

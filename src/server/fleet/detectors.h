@@ -117,7 +117,24 @@ struct CohortDarkOptions {
   absl::Duration max_age_when_dark = absl::Hours(24 * 30);
   absl::Duration max_silence = absl::Hours(1);
 };
+// Evidence: "group", "count", "first_dark"/"last_dark" (RFC 3339 and *_unix_s), "devices".
+// The dedup key names the group and first_dark; since a GPU's last-heard time can still move
+// (its measurements leave the window, a late telemetry report), FleetMonitor treats a cohort
+// of the same group overlapping an open one (within `interval`) as the same alert
+// (SameCohort).
 std::vector<Finding> DetectCohortDark(const FleetSnapshot& s, const CohortDarkOptions& o);
+
+// The span of a cohort_dark alert's evidence: group and [first_dark, last_dark] in Unix
+// seconds; nullopt for evidence of another shape.
+struct CohortSpan {
+  std::string group;
+  int64_t first_dark_unix_s = 0;
+  int64_t last_dark_unix_s = 0;
+};
+std::optional<CohortSpan> ParseCohortSpan(const std::string& evidence_json);
+// True when `a` and `b` are the same group and their spans overlap or lie within `interval`
+// of each other: one cohort, reported once.
+bool SameCohort(const CohortSpan& a, const CohortSpan& b, absl::Duration interval);
 
 struct IdentityReappearanceOptions {
   // host_changed events older than this are history, not alerts.

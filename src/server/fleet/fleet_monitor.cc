@@ -80,6 +80,74 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
   }
   absl::flat_hash_map<int64_t, const Verdict*> previous;
   for (const Verdict& v : latest) previous[v.device_id] = &v;
+  FleetSnapshot snap;
+  snap.now = now;
+
+  const absl::Time identity_started = absl::Now();
+
+  // ---- Identity and topology history of recently enrolled hosts ----------------------------
+  for (const Host& h : hosts) snap.hosts[h.id] = &h;
+  for (const Site& s : sites) snap.sites[s.id] = &s;
+  snap.shipments = shipments;
+  snap.landmarks = landmarks;
+  snap.atlas = countries_->atlas();
+  const absl::Time enrolled_since =
+      last_pass_time_.has_value() ? *last_pass_time_ - absl::Seconds(1) : now - options_.identity_lookback;
+  // Memory updates are staged and applied only when the whole pass succeeded, so a failed
+  // pass re-reads the same history next time instead of losing its alerts.
+  absl::flat_hash_map<int64_t, int64_t> new_event_ids;
+  absl::flat_hash_map<int64_t, TopologySnapshot> new_topology;
+  absl::flat_hash_map<int64_t, absl::Time> new_host_change;  // device -> latest host_changed
+  for (const Device& dev : devices) {
+    auto host = snap.hosts.find(dev.host_id);
+    if (host == snap.hosts.end() || host->second->last_seen < enrolled_since) continue;
+    ++report.devices_examined_for_identity;
+    PageRequest page;
+    page.limit = kMaxPageSize;
+    auto ev = last_event_id_.find(dev.id);
+    page.after_id = ev == last_event_id_.end() ? 0 : ev->second;
+    LC_ASSIGN_OR_RETURN(Page<DeviceEvent> events, store_->ListDeviceEvents(dev.id, page));
+    for (DeviceEvent& e : events.items) {
+      int64_t& seen = new_event_ids[dev.id];
+      seen = std::max(seen, e.id);
+      if (e.kind == "host_changed") {
+        absl::Time& changed = new_host_change[dev.id];
+        changed = std::max(changed, e.time);
+        snap.host_changes[dev.id].push_back(std::move(e));
+      }
+    }
+    auto known = last_topology_.find(dev.id);
+    page.after_id = known == last_topology_.end() ? 0 : known->second.id;
+    LC_ASSIGN_OR_RETURN(Page<TopologySnapshot> topo, store_->ListTopology(dev.id, page));
+    std::vector<TopologySnapshot> chain;
+    if (known != last_topology_.end()) chain.push_back(known->second);
+    for (TopologySnapshot& t : topo.items) chain.push_back(std::move(t));
+    if (chain.size() >= 2 && chain.back().peer_uuids != chain[chain.size() - 2].peer_uuids &&
+        (known == last_topology_.end() || chain.back().id != known->second.id)) {
+      snap.topology_changes[dev.id] = TopologyPair{chain[chain.size() - 2], chain.back()};
+    }
+    if (!chain.empty()) new_topology[dev.id] = chain.back();
+  }
+
+  report.identity_duration = absl::Now() - identity_started;
+
+  // ---- Devices that changed host within the window -----------------------------------------
+  // A GPU that reappears on another host is re-proven from measurements made after the move
+  // only: its old host's RTTs say where it was, not where it is. Those few devices get their
+  // own MinRtts(id, since = the move) instead of their rows of the bulk query.
+  const absl::Time window_start = now - options_.verdict.window;
+  absl::flat_hash_map<int64_t, absl::Time> moved_at;
+  for (const auto& [id, t] : last_host_change_) {
+    if (t > window_start) moved_at[id] = t;
+  }
+  for (const auto& [id, t] : new_host_change) {
+    if (t > window_start && (!moved_at.contains(id) || moved_at[id] < t)) moved_at[id] = t;
+  }
+  absl::flat_hash_map<int64_t, std::vector<MinRtt>> moved_rtts;
+  for (const auto& [id, t] : moved_at) {
+    LC_ASSIGN_OR_RETURN(moved_rtts[id], store_->MinRtts(id, t));
+  }
+  report.devices_moved_in_window = static_cast<int64_t>(moved_at.size());
 
   // ---- Geometry and verdicts ---------------------------------------------------------------
   absl::flat_hash_map<int64_t, const Licence*> licence_by_id;
@@ -89,15 +157,17 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
     geometry.emplace(l.id, BuildLicenceGeometry(l, *countries_));
   }
   VerdictEngine engine(options_.verdict, landmarks);
+  snap.licences = licence_by_id;
+  snap.engine = &engine;
 
-  FleetSnapshot snap;
-  snap.now = now;
   snap.devices.resize(devices.size());
   for (size_t i = 0; i < devices.size(); ++i) {
     DeviceState& st = snap.devices[i];
     st.device = &devices[i];
     auto r = rtt_range.find(devices[i].id);
-    if (r != rtt_range.end()) {
+    if (auto m = moved_rtts.find(devices[i].id); m != moved_rtts.end()) {
+      st.rtts = m->second;
+    } else if (r != rtt_range.end()) {
       st.rtts = absl::MakeConstSpan(rtts.data() + r->second.first, r->second.second - r->second.first);
     }
     auto p = previous.find(devices[i].id);
@@ -162,50 +232,6 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
   }
   report.verdicts_written = static_cast<int64_t>(to_write.size());
   report.write_duration = absl::Now() - write_started;
-  const absl::Time identity_started = absl::Now();
-
-  // ---- Identity and topology history of recently enrolled hosts ----------------------------
-  for (const Host& h : hosts) snap.hosts[h.id] = &h;
-  for (const Site& s : sites) snap.sites[s.id] = &s;
-  snap.licences = licence_by_id;
-  snap.shipments = shipments;
-  snap.landmarks = landmarks;
-  snap.engine = &engine;
-  snap.atlas = countries_->atlas();
-  const absl::Time enrolled_since =
-      last_pass_time_.has_value() ? *last_pass_time_ - absl::Seconds(1) : now - options_.identity_lookback;
-  // Memory updates are staged and applied only when the whole pass succeeded, so a failed
-  // pass re-reads the same history next time instead of losing its alerts.
-  absl::flat_hash_map<int64_t, int64_t> new_event_ids;
-  absl::flat_hash_map<int64_t, TopologySnapshot> new_topology;
-  for (const Device& dev : devices) {
-    auto host = snap.hosts.find(dev.host_id);
-    if (host == snap.hosts.end() || host->second->last_seen < enrolled_since) continue;
-    ++report.devices_examined_for_identity;
-    PageRequest page;
-    page.limit = kMaxPageSize;
-    auto ev = last_event_id_.find(dev.id);
-    page.after_id = ev == last_event_id_.end() ? 0 : ev->second;
-    LC_ASSIGN_OR_RETURN(Page<DeviceEvent> events, store_->ListDeviceEvents(dev.id, page));
-    for (DeviceEvent& e : events.items) {
-      int64_t& seen = new_event_ids[dev.id];
-      seen = std::max(seen, e.id);
-      if (e.kind == "host_changed") snap.host_changes[dev.id].push_back(std::move(e));
-    }
-    auto known = last_topology_.find(dev.id);
-    page.after_id = known == last_topology_.end() ? 0 : known->second.id;
-    LC_ASSIGN_OR_RETURN(Page<TopologySnapshot> topo, store_->ListTopology(dev.id, page));
-    std::vector<TopologySnapshot> chain;
-    if (known != last_topology_.end()) chain.push_back(known->second);
-    for (TopologySnapshot& t : topo.items) chain.push_back(std::move(t));
-    if (chain.size() >= 2 && chain.back().peer_uuids != chain[chain.size() - 2].peer_uuids &&
-        (known == last_topology_.end() || chain.back().id != known->second.id)) {
-      snap.topology_changes[dev.id] = TopologyPair{chain[chain.size() - 2], chain.back()};
-    }
-    if (!chain.empty()) new_topology[dev.id] = chain.back();
-  }
-
-  report.identity_duration = absl::Now() - identity_started;
 
   // ---- Detectors and alerts ----------------------------------------------------------------
   const absl::Time detect_started = absl::Now();
@@ -216,6 +242,7 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
     std::string type;
   };
   absl::flat_hash_map<std::string, Existing> existing;
+  std::vector<CohortSpan> cohorts;  // Open / acknowledged cohort_dark alerts and new ones.
   for (AlertState state : {AlertState::kOpen, AlertState::kAcknowledged}) {
     LC_ASSIGN_OR_RETURN(std::vector<Alert> alerts, ReadAllPages<Alert>([&](const PageRequest& p) {
                           AlertFilter f;
@@ -229,12 +256,27 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
       auto key = evidence.find("dedup_key");
       if (key == evidence.end() || !key->is_string()) continue;
       existing.emplace(AlertKey(a.type, key->get<std::string>()), Existing{a.id, a.type});
+      if (a.type == kCohortDark) {
+        if (auto span = ParseCohortSpan(a.evidence_json)) cohorts.push_back(*span);
+      }
     }
   }
   absl::flat_hash_set<std::string> firing;
   for (Finding& f : findings) {
     const std::string key = AlertKey(f.alert.type, f.key);
     if (!firing.insert(key).second || existing.contains(key)) continue;
+    if (f.alert.type == kCohortDark) {
+      // One cohort, one alert: its first_dark may have moved since it was raised.
+      auto span = ParseCohortSpan(f.alert.evidence_json);
+      if (span.has_value()) {
+        const absl::Duration interval = options_.detectors.cohort_dark.interval;
+        if (std::any_of(cohorts.begin(), cohorts.end(),
+                        [&](const CohortSpan& c) { return SameCohort(c, *span, interval); })) {
+          continue;
+        }
+        cohorts.push_back(*span);
+      }
+    }
     Alert alert = CompleteAlert(f);
     alert.created_at = now;
     alert.state = AlertState::kOpen;
@@ -261,6 +303,12 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
 
   for (const auto& [id, event_id] : new_event_ids) last_event_id_[id] = event_id;
   for (auto& [id, snapshot] : new_topology) last_topology_[id] = std::move(snapshot);
+  for (const auto& [id, t] : new_host_change) {
+    absl::Time& known = last_host_change_[id];
+    known = std::max(known, t);
+  }
+  // Moves older than the window no longer matter.
+  absl::erase_if(last_host_change_, [&](const auto& kv) { return kv.second <= window_start; });
   last_pass_time_ = now;
   report.detect_duration = absl::Now() - detect_started;
   report.duration = absl::Now() - started;

@@ -9,7 +9,10 @@
 // host enrolled since the previous pass (on the first pass: within identity_lookback), one
 // ListDeviceEvents and one ListTopology each (only new rows, after the ids seen before):
 // host changes and NVLink changes only happen at enrollment, which updates the host's
-// last_seen. Writes: AppendVerdicts in chunks, CreateAlert / ResolveAlert per change.
+// last_seen. A device whose host changed within the verdict window (a host_changed event)
+// is re-proven only from measurements made after the change: one MinRtts(id, change time)
+// for each such device replaces its rows of the bulk query, so a reassembled ghost is never
+// compliant on its old host's RTTs. Writes: AppendVerdicts in chunks, CreateAlert / ResolveAlert per change.
 //
 // A verdict is appended when the device has none, when its status or reason changed, or when
 // its latest is older than verdict_refresh (so history shows the GPU is still checked without
@@ -65,6 +68,8 @@ struct PassReport {
   int64_t unproven = 0;
   int64_t verdicts_written = 0;
   int64_t devices_examined_for_identity = 0;
+  // Devices whose host changed within the verdict window (re-proven from later RTTs only).
+  int64_t devices_moved_in_window = 0;
   int64_t alerts_raised = 0;
   int64_t alerts_resolved = 0;
   std::map<std::string, int64_t> raised_by_type;
@@ -115,6 +120,8 @@ class FleetMonitor {
   std::optional<absl::Time> last_pass_time_ ABSL_GUARDED_BY(pass_mu_);
   absl::flat_hash_map<int64_t, int64_t> last_event_id_ ABSL_GUARDED_BY(pass_mu_);
   absl::flat_hash_map<int64_t, TopologySnapshot> last_topology_ ABSL_GUARDED_BY(pass_mu_);
+  // Latest host_changed event time per device, kept while inside the verdict window.
+  absl::flat_hash_map<int64_t, absl::Time> last_host_change_ ABSL_GUARDED_BY(pass_mu_);
 
   mutable absl::Mutex mu_;
   std::optional<PassReport> last_report_ ABSL_GUARDED_BY(mu_);

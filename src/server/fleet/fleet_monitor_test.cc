@@ -264,6 +264,23 @@ TEST_F(FleetMonitorTest, CohortDarkFiresForYoungGpusGoingDarkTogether) {
   EXPECT_EQ(Alerts(kWentDark).size(), 16u);
   Pass(*monitor, TestNow() + absl::Minutes(1));
   EXPECT_EQ(Alerts(kCohortDark).size(), 1u);
+  // The earliest GPU's last-heard time moves (a late telemetry report): the cohort's
+  // first_dark, and so its dedup key, changes, but it is the same cohort: still one alert.
+  auto devices = store().ListDevices(DeviceFilter{.host_id = h->id});
+  ASSERT_TRUE(devices.ok()) << devices.status();
+  Device earliest;
+  for (const Device& d : devices->items) {
+    if (earliest.id == 0 || d.last_seen < earliest.last_seen) earliest = d;
+  }
+  earliest.last_seen += absl::Minutes(20);
+  ASSERT_TRUE(store().UpdateDevice(earliest).ok());
+  PassReport moved = Pass(*monitor, TestNow() + absl::Minutes(2));
+  EXPECT_EQ(moved.raised_by_type[kCohortDark], 0);
+  EXPECT_EQ(Alerts(kCohortDark).size(), 1u);
+  // A restarted monitor reads the open alert back and does not raise it again either.
+  auto restarted = Monitor();
+  Pass(*restarted, TestNow() + absl::Minutes(3));
+  EXPECT_EQ(Alerts(kCohortDark).size(), 1u);
 }
 
 TEST_F(FleetMonitorTest, IdentityReappearanceFromHostChangeAndDuplicateSerial) {
@@ -317,6 +334,62 @@ TEST_F(FleetMonitorTest, IdentityReappearanceFromHostChangeAndDuplicateSerial) {
   EXPECT_EQ(again.alerts_raised, 0);
   EXPECT_EQ(Alerts(kIdentityReappearance).size(), 2u);
   (void)honest;
+}
+
+TEST_F(FleetMonitorTest, GpuThatChangedHostIsReprovenOnlyFromLaterMeasurements) {
+  // Proven compliant in Singapore two hours ago...
+  Device moved = Add("moved");
+  Device honest = Add("honest");
+  MeasureAt(moved, testing::kSingaporeDc, TestNow() - absl::Hours(2));
+  MeasureAt(honest, testing::kSingaporeDc, TestNow() - absl::Hours(2));
+  auto monitor = Monitor();
+  PassReport before = Pass(*monitor, TestNow() - absl::Hours(2) + absl::Minutes(1));
+  EXPECT_EQ(before.compliant, 2);
+  EXPECT_EQ(Latest(moved.id).status, VerdictStatus::kCompliant);
+
+  // ... then it reappears on another host an hour ago (the Singapore RTTs are still inside
+  // the 24 h window).
+  Host other;
+  other.organization_id = world_.org.id;
+  other.hostname = "reassembled";
+  other.first_seen = TestNow() - absl::Hours(1);
+  other.last_seen = TestNow() - absl::Hours(1);
+  auto h = store().CreateHost(other);
+  ASSERT_TRUE(h.ok()) << h.status();
+  DeviceEvent e;
+  e.device_id = moved.id;
+  e.time = TestNow() - absl::Hours(1);
+  e.kind = "host_changed";
+  e.host_id = h->id;
+  e.organization_id = world_.org.id;
+  e.details_json = nlohmann::json{{"from_host_id", world_.host.id}, {"to_host_id", h->id}}.dump();
+  ASSERT_TRUE(store().AppendDeviceEvent(e).ok());
+  moved.host_id = h->id;
+  ASSERT_TRUE(store().UpdateDevice(moved).ok());
+
+  // No measurement since the move: unproven, not compliant on the old RTTs.
+  PassReport no_rtts = Pass(*monitor, TestNow() - absl::Minutes(30));
+  EXPECT_EQ(no_rtts.devices_moved_in_window, 1);
+  EXPECT_EQ(Latest(moved.id).status, VerdictStatus::kUnproven);
+  EXPECT_EQ(Latest(honest.id).status, VerdictStatus::kCompliant);
+
+  // Measurements from far away after the move: never compliant, whatever the old RTTs said.
+  MeasureAt(moved, testing::kBeijingDc, TestNow() - absl::Minutes(10));
+  Pass(*monitor, TestNow());
+  EXPECT_EQ(Latest(moved.id).status, VerdictStatus::kViolation);
+
+  // A restarted monitor (no memory) reads the move from the events again.
+  auto restarted = Monitor();
+  PassReport fresh = Pass(*restarted, TestNow() + absl::Minutes(1));
+  EXPECT_EQ(fresh.devices_moved_in_window, 1);
+  EXPECT_EQ(Latest(moved.id).status, VerdictStatus::kViolation);
+  EXPECT_EQ(Latest(honest.id).status, VerdictStatus::kCompliant);
+
+  // Once the move is older than the window, the device is back on the bulk query.
+  MeasureAt(moved, testing::kSingaporeDc, TestNow() + absl::Hours(25));
+  PassReport later = Pass(*restarted, TestNow() + absl::Hours(25) + absl::Minutes(1));
+  EXPECT_EQ(later.devices_moved_in_window, 0);
+  EXPECT_EQ(Latest(moved.id).status, VerdictStatus::kCompliant);
 }
 
 TEST_F(FleetMonitorTest, TopologyChangeFiresOnNewPeerSetOnly) {

@@ -77,8 +77,20 @@ absl::StatusOr<Json> RegionViewJson(Store& store, int64_t device_id, absl::Time 
                                     const RegionViewOptions& options) {
   LC_ASSIGN_OR_RETURN(Device device, store.GetDevice(device_id));
   LC_ASSIGN_OR_RETURN(std::vector<Landmark> landmarks, store.ListLandmarks());
-  LC_ASSIGN_OR_RETURN(std::vector<MinRtt> rtts,
-                      store.MinRtts(device_id, now - options.verdict.window));
+  // As the verdict loop: a GPU that changed host is shown from measurements made after the
+  // latest move only.
+  absl::Time since = now - options.verdict.window;
+  PageRequest page;
+  page.limit = kMaxPageSize;
+  for (;;) {
+    LC_ASSIGN_OR_RETURN(Page<DeviceEvent> events, store.ListDeviceEvents(device_id, page));
+    for (const DeviceEvent& e : events.items) {
+      if (e.kind == "host_changed" && e.time > since) since = e.time;
+    }
+    if (events.next_after_id == 0) break;
+    page.after_id = events.next_after_id;
+  }
+  LC_ASSIGN_OR_RETURN(std::vector<MinRtt> rtts, store.MinRtts(device_id, since));
   std::optional<Licence> licence;
   if (device.licence_id != 0) {
     absl::StatusOr<Licence> l = store.GetLicence(device.licence_id);
