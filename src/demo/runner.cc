@@ -1,7 +1,6 @@
 #include "demo/runner.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -120,19 +119,12 @@ absl::Status WriteText(const std::string& path, const std::string& text, mode_t 
 // A child process with stdout and stderr to `log`.
 class Child {
  public:
-  // `hostname`, when set, is the child's own hostname in a new UTS namespace (the agent
-  // enrolls under the machine's hostname; every simulated host needs its own). Needs
-  // CAP_SYS_ADMIN; without it the child keeps the machine's name.
   static absl::StatusOr<std::unique_ptr<Child>> Spawn(const std::vector<std::string>& argv,
                                                       const std::vector<std::string>& env_extra,
-                                                      const std::string& log,
-                                                      const std::string& hostname = "") {
+                                                      const std::string& log) {
     pid_t pid = fork();
     if (pid < 0) return absl::UnavailableError("fork failed");
     if (pid == 0) {
-      if (!hostname.empty() && unshare(CLONE_NEWUTS) == 0) {
-        sethostname(hostname.data(), hostname.size());
-      }
       int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) {
         dup2(fd, 1);
@@ -409,10 +401,13 @@ absl::Status Runner::StartGroup(int group) {
     }
     LC_RETURN_IF_ERROR(WriteText(base + ".nvml.json", nlohmann::json{{"gpus", gpus}}.dump(2)));
     LC_RETURN_IF_ERROR(WriteText(base + ".token", directory_.tokens[org_key].secret + "\n", 0600));
-    LC_RETURN_IF_ERROR(WriteText(base + ".toml", "listen = \"127.0.0.1:0\"\nkeepalive_ms = 1000\n"));
+    // Every agent runs on this one machine: each enrolls under its simulated host's name and
+    // serves no /metrics (they would all want the same port).
+    LC_RETURN_IF_ERROR(WriteText(base + ".toml", "listen = \"127.0.0.1:0\"\nkeepalive_ms = 1000\n"
+                                                 "metrics_listen = \"\"\n"));
     std::vector<std::string> argv = {bin_dir_ + "/lightcone-agent", "--config", base + ".toml",
                                      "--server", server_url_, "--token-file", base + ".token",
-                                     "--log-level", "warn"};
+                                     "--hostname", wh.hostname, "--log-level", "warn"};
     if (!g.site.empty()) {
       argv.push_back("--site");
       argv.push_back(g.site);
@@ -427,7 +422,7 @@ absl::Status Runner::StartGroup(int group) {
         Child::Spawn(argv,
                      {"FAKE_NVML_SCENARIO=" + base + ".nvml.json",
                       "LD_LIBRARY_PATH=" + bin_dir_ + "/fake_nvml"},
-                     base + ".log", wh.hostname));
+                     base + ".log"));
     agents_[group].push_back(std::move(child));
   }
   return absl::OkStatus();
@@ -451,11 +446,19 @@ void Runner::AssignLicences() {
   while (true) {
     auto page = store.ListDevices(f);
     if (!page.ok()) return;
-    for (server::Device& d : page->items) {
-      auto it = licence_by_uuid_.find(d.uuid);
-      if (d.licence_id != 0 || it == licence_by_uuid_.end()) continue;
-      d.licence_id = it->second;
-      (void)store.UpdateDevice(d);
+    for (const server::Device& listed : page->items) {
+      auto it = licence_by_uuid_.find(listed.uuid);
+      if (listed.licence_id != 0 || it == licence_by_uuid_.end()) continue;
+      // UpdateDevice writes the whole row. The agent binds its keys right after enrolling, so
+      // a row listed before the binding and written back after it would erase the key (the
+      // landmarks would then never probe that GPU: the honest went_dark of earlier runs).
+      // Only devices whose key is bound get their licence (an unkeyed device cannot be
+      // measured anyway), from a row re-read just before the write.
+      if (listed.key.key_id.empty()) continue;
+      auto d = store.GetDevice(listed.id);
+      if (!d.ok() || d->licence_id != 0 || d->key.key_id.empty()) continue;
+      d->licence_id = it->second;
+      (void)store.UpdateDevice(*d);
     }
     if (page->next_after_id == 0) break;
     f.page.after_id = page->next_after_id;
