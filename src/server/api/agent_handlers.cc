@@ -17,11 +17,6 @@ namespace {
 // A PEM chain of a handful of certificates is a few KiB; this bounds hostile input.
 constexpr size_t kMaxCertificateChainBytes = 256 * 1024;
 
-std::string Hex(const std::string& raw) {
-  return crypto::HexEncode(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(raw.data()), raw.size()));
-}
-
 struct EnrollDevice {
   std::string uuid, serial, model, architecture, vbios, pci_bus_id, ueid;
   bool has_peers = false;
