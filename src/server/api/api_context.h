@@ -128,6 +128,9 @@ std::optional<int64_t> ScopeOf(const http::Principal& p);
 absl::Status CheckScope(const http::Principal& p, int64_t org, const std::string& what);
 // A positive integer id from a path parameter or query value.
 absl::StatusOr<int64_t> ParseIdText(const std::string& text, const std::string& what);
+// The licence named by the request's {id}, when the caller's organization may see it
+// (NotFound otherwise). Shared by the licence routes and the licence report.
+absl::StatusOr<Licence> ScopedLicence(ApiContext* ctx, const Request& req);
 // An optional integer id from the query (?name=N).
 absl::StatusOr<std::optional<int64_t>> QueryId(const Request& req, const std::string& name);
 absl::StatusOr<std::optional<absl::Time>> QueryTime(const Request& req, const std::string& name);

@@ -3,6 +3,17 @@
 #include "server/api/api_context.h"
 
 namespace lightcone::server::api {
+
+absl::StatusOr<Licence> ScopedLicence(ApiContext* ctx, const Request& req) {
+  absl::StatusOr<int64_t> id = ParseIdText(req.Param("id"), "licence id");
+  if (!id.ok()) return id.status();
+  absl::StatusOr<Licence> licence = ctx->store->GetLicence(*id);
+  if (!licence.ok()) return licence.status();
+  absl::Status s = CheckScope(*req.principal, licence->organization_id, absl::StrCat("licence ", *id));
+  if (!s.ok()) return s;
+  return licence;
+}
+
 namespace {
 
 // The organization a new object goes to: the operator's own, or the admin's explicit choice.
@@ -43,15 +54,6 @@ absl::Status CheckUnchangedOrganization(const Json& body, const std::string& pat
 }
 
 // ---- licences ----
-absl::StatusOr<Licence> ScopedLicence(ApiContext* ctx, const Request& req) {
-  absl::StatusOr<int64_t> id = ParseIdText(req.Param("id"), "licence id");
-  if (!id.ok()) return id.status();
-  absl::StatusOr<Licence> licence = ctx->store->GetLicence(*id);
-  if (!licence.ok()) return licence.status();
-  absl::Status s = CheckScope(*req.principal, licence->organization_id, absl::StrCat("licence ", *id));
-  if (!s.ok()) return s;
-  return licence;
-}
 
 absl::StatusOr<Response> ListLicences(ApiContext* ctx, const Request& req) {
   absl::StatusOr<PageRequest> page = QueryPage(req);

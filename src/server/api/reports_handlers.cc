@@ -136,12 +136,8 @@ absl::StatusOr<Response> Report(ApiContext* ctx, const Request& req, const std::
 }
 
 absl::StatusOr<Response> LicenceReport(ApiContext* ctx, const Request& req) {
-  absl::StatusOr<int64_t> id = ParseIdText(req.Param("id"), "licence id");
-  if (!id.ok()) return id.status();
-  absl::StatusOr<Licence> licence = ctx->store->GetLicence(*id);
+  absl::StatusOr<Licence> licence = ScopedLicence(ctx, req);
   if (!licence.ok()) return licence.status();
-  absl::Status s = CheckScope(*req.principal, licence->organization_id, absl::StrCat("licence ", *id));
-  if (!s.ok()) return s;
   DeviceFilter filter;
   filter.licence_id = licence->id;
   absl::StatusOr<std::vector<Device>> devices = AllDevices(*ctx->store, filter);
