@@ -88,6 +88,11 @@ export function handle(world, req, url, body) {
   if (p === '/landmarks') return [200, page(world.landmarks, url)];
   if (p === '/sites') return [200, page(scoped(world.sites), url)];
   if (p === '/licences') return [200, page(scoped(world.licences), url)];
+  if ((m = /^\/licences\/(\d+)\/history$/.exec(p))) {
+    const l = scoped(world.licences).find((x) => x.id === Number(m[1]));
+    if (!l) return [404, { error: { code: 'not_found', message: `licence ${m[1]} not found` } }];
+    return licenceHistory(world, l, url);
+  }
   if ((m = /^\/(sites|licences|hosts)\/(\d+)$/.exec(p))) {
     const o = scoped(world[m[1]]).find((x) => x.id === Number(m[2]));
     return o ? [200, o] : [404, { error: { code: 'not_found', message: `${m[1]} ${m[2]} not found` } }];
@@ -121,6 +126,7 @@ export function handle(world, req, url, body) {
       case '/events': return [200, { items: [{ id: 1, type: 'host_changed', time: new Date(Date.now() - 3 * 864e5).toISOString(), details: { from_host: 'gpu-node-3', to_host: 'gpu-node-17' } }], next_after_id: 0 }];
       case '/topology': return [200, { items: [{ id: 1, time: d.first_seen, nvlink_peers: ['GPU-aaaa', 'GPU-bbbb'] }], next_after_id: 0 }];
       case '/verdicts': return [200, { items: [d.verdict].filter(Boolean), next_after_id: 0 }];
+      case '/telemetry': return [200, telemetryHistory(d, url)];
       default: return [404, { error: { code: 'not_found', message: 'no such endpoint' } }];
     }
   }
@@ -170,4 +176,51 @@ export function handle(world, req, url, body) {
     return [200, { licence: l, generated_at: new Date().toISOString(), devices, usage }];
   }
   return [404, { error: { code: 'not_found', message: `no endpoint ${p}` } }];
+}
+
+// GET /devices/{id}/telemetry (docs/api.md "Health history"): a sample every 5 min over the
+// last 30 days, with an XID every few days for GPUs that have XIDs; device 2 has none at all.
+function telemetryHistory(d, url) {
+  const until = url.searchParams.get('until') ? new Date(url.searchParams.get('until')).getTime() : Date.now();
+  const since = url.searchParams.get('since') ? new Date(url.searchParams.get('since')).getTime() : until - 864e5;
+  const limit = Math.min(10000, Number(url.searchParams.get('limit') || 2000));
+  const step = 300e3;
+  const items = [];
+  if (d.id !== 2) {
+    const rand = rng(d.id);
+    let xid = 0, last = 0, ecc = 0;
+    const now = Date.now();
+    for (let t = Math.ceil((now - 30 * 864e5) / step) * step; t <= now; t += step) {
+      if (d.telemetry.xid_count && rand() < 0.0008) { xid++; last = [79, 48, 94][xid % 3]; }
+      if (d.telemetry.ecc_uncorrected && rand() < 0.0004) ecc++;
+      if (t < since || t > until) continue;
+      if (t % 86400e3 > 80000e3 && t % 86400e3 < 84000e3 && d.id % 2) continue;  // a daily gap
+      const hr = (t / 3600e3) % 24;
+      items.push({ time: new Date(t).toISOString(), temperature_c: Math.round(55 + 15 * Math.sin(hr / 24 * 2 * Math.PI) + rand() * 5), power_w: Math.round(350 + 200 * rand()), utilization_pct: Math.round(60 + 40 * rand()), ecc_uncorrected: ecc, xid_count: xid, last_xid: last });
+    }
+  }
+  const out = items.slice(-limit);
+  return { device_id: d.id, since: new Date(since).toISOString(), until: new Date(until).toISOString(), sample_interval_s: 300, truncated: out.length < items.length, items: out };
+}
+
+// GET /licences/{id}/history (docs/api.md "Compliance over time").
+function licenceHistory(world, l, url) {
+  const until = url.searchParams.get('until') ? new Date(url.searchParams.get('until')).getTime() : Date.now();
+  const since = url.searchParams.get('since') ? new Date(url.searchParams.get('since')).getTime() : Math.max(new Date(l.valid_from).getTime(), until - 7 * 864e5);
+  const bucket = Number(url.searchParams.get('bucket_s')) || Math.max(60, Math.floor((until - since) / 1000 / 100));
+  const n = Math.floor((until - since) / 1000 / bucket);
+  if (n > 1000) return [400, { error: { code: 'invalid_argument', message: `bucket_s: ${n} instants, at most 1000` } }];
+  const ds = world.devices.filter((d) => d.licence_id === l.id && d.verdict);
+  const items = [];
+  for (let k = 1; k <= n; k++) {
+    const t = since + k * bucket * 1000;
+    const c = { time: new Date(t).toISOString(), compliant: 0, violation: 0, unproven: 0 };
+    const phase = (t / 3600e3) % 48;
+    for (const d of ds) {
+      if (d.verdict.status === 'violation' && phase < 20) c.unproven++;
+      else c[d.verdict.status]++;
+    }
+    items.push(c);
+  }
+  return [200, { licence_id: l.id, since: new Date(since).toISOString(), until: new Date(until).toISOString(), bucket_s: bucket, items }];
 }

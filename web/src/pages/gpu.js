@@ -7,9 +7,16 @@ import { api, listAll, query } from '../api.js';
 import { h, clear, fill, add, section, kv, table, badge, verdictOf, timeAgo, fmtTime, fmtFixed, fmtNumber, errorBox } from '../dom.js';
 import { MapView, circleGeometry, ringsGeometry } from '../mapview.js';
 import { hasEstimate } from './map.js';
+import { kRanges, rangeSelect, timeChart, steppedPaths, withGaps, isoSeconds, unixSeconds } from '../charts.js';
 
 const kCapColors = ['#2f6db5', '#8a4fbf', '#0e8a8a', '#b5532f', '#5b7f1f', '#b0347a', '#4a5a8c', '#9a7b12'];
 const kMaxMeasurements = 5000;
+// Health history: the API's largest page (docs/api.md: limit <= 10,000); 30 days of samples
+// every 5 min are 8,640.
+const kTelemetryLimit = 10000;
+const kDefaultHealthRange = '7d';
+// A line breaks where no sample came for this many sample intervals (or typical gaps).
+const kGapFactor = 3;
 
 export async function renderGpu(main, ctx, idText) {
   const id = Number(idText);
@@ -59,7 +66,8 @@ export async function renderGpu(main, ctx, idText) {
   const view = new MapView(regionMap, { height: '520px', label: 'Map of this GPU\'s sound region: landmark caps, their intersection, the estimate, licensed area and prohibited regions.' });
   const regionInfo = h('div.region-info');
   regionMap.append(regionInfo);
-  const cleanup = () => view.destroy();
+  const charts = [];  // uPlot instances of the health history, destroyed with the page
+  const cleanup = () => { view.destroy(); for (const c of charts.splice(0)) c.destroy(); };
   const rest = h('div');
   add(main, rest);
 
@@ -79,7 +87,7 @@ export async function renderGpu(main, ctx, idText) {
   // RTTs, history, health, timeline, alerts: independent sections, each fails alone.
   const sections = [
     ['RTT per landmark', () => rttSection(id, region)],
-    ['Health', () => healthSection(device)],
+    ['Health', () => healthSection(id, device, charts, ctx)],
     ['Identity and topology timeline', () => timelineSection(id, device)],
     ['Alerts', () => alertsSection(id)],
   ];
@@ -254,31 +262,136 @@ function chart(title, data, series, unit) {
   return el;
 }
 
-async function healthSection(device) {
-  const t = device.telemetry;
-  const history = Array.isArray(t) ? t : Array.isArray(device.telemetry_history) ? device.telemetry_history : null;
-  const latest = history ? history[history.length - 1] : t;
-  if (!latest) return h('p.muted', 'No telemetry received from this GPU\'s agent.');
+// Latest health (GET /devices/{id}) and its history (GET /devices/{id}/telemetry) over a
+// chosen range: temperature, power, utilization, uncorrected ECC errors and XIDs (the
+// instants where the XID count or the last XID changed are marked).
+async function healthSection(id, device, charts, ctx) {
+  const latest = device.telemetry;
   const tile = (label, value, unit, warn) => h('li.stat', { class: warn ? 'warn' : '' },
     h('span.stat-value', value === undefined || value === null ? '—' : `${value}${unit}`), h('span.stat-label', label));
-  const nodes = [
+  const nodes = latest ? [
     h('ul.stats.health', { 'aria-label': 'Latest health' },
       tile('temperature', latest.temperature_c, ' °C', latest.temperature_c >= 85),
       tile('power', latest.power_w, ' W'),
       tile('utilization', latest.utilization_pct, ' %'),
       tile('ECC uncorrected', latest.ecc_uncorrected, '', latest.ecc_uncorrected > 0),
       tile('XID errors', latest.xid_count, latest.last_xid ? ` (last ${latest.last_xid})` : '', latest.xid_count > 0)),
-    h('p.muted.small', `Reported ${fmtAgo2(latest.time)}.`),
-  ];
-  if (history && history.length > 1) {
-    const xs = history.map((r) => new Date(r.time).getTime() / 1000);
-    for (const [key, label, unit] of [['temperature_c', 'Temperature', '°C'], ['power_w', 'Power', 'W'], ['utilization_pct', 'Utilization', '%'], ['ecc_uncorrected', 'ECC uncorrected', ''], ['xid_count', 'XIDs', '']]) {
-      nodes.push(chart(label, [xs, history.map((r) => r[key] ?? null)], [{ label, stroke: '#2f6db5' }], unit));
+    h('p.muted.small', `Latest report ${fmtAgo2(latest.time)}.`),
+  ] : [h('p.muted', 'No telemetry received from this GPU\'s agent.')];
+
+  const history = h('div.health-history', { dataset: { state: 'loading' } });
+  const status = h('p.small.muted', { role: 'status', 'aria-live': 'polite' });
+  let seq = 0;
+  const load = async (key) => {
+    const mine = ++seq;
+    const range = kRanges.find((r) => r.key === key) || kRanges[1];
+    const untilMs = Date.now();
+    const since = isoSeconds(untilMs - range.seconds * 1000), until = isoSeconds(untilMs);
+    history.dataset.state = 'loading';
+    status.textContent = `Loading the health history of the ${range.label.toLowerCase()}…`;
+    let res;
+    try {
+      res = await api(`/devices/${id}/telemetry${query({ since, until, limit: kTelemetryLimit })}`);
+    } catch (err) {
+      if (mine !== seq) return;
+      for (const c of charts.splice(0)) c.destroy();
+      history.replaceChildren(errorBox(err));
+      history.dataset.state = 'error';
+      status.textContent = '';
+      return;
     }
-  } else {
-    nodes.push(h('p.muted.small', 'The server keeps the latest health per GPU; time series are in Prometheus (the agent\'s /metrics).'));
-  }
+    if (mine !== seq || ctx.isStale()) return;
+    for (const c of charts.splice(0)) c.destroy();
+    history.replaceChildren(...healthHistory(res, range, since, until, charts));
+    Object.assign(history.dataset, {
+      state: res.items?.length ? 'charts' : 'empty', range: range.key, since, until,
+      samples: String(res.items?.length || 0), truncated: String(!!res.truncated),
+      sampleIntervalS: String(res.sample_interval_s ?? ''),
+    });
+    status.textContent = `${fmtNumber(res.items?.length || 0)} samples from ${fmtTime(since)} to ${fmtTime(until)}${res.truncated ? ' (truncated: older samples left out)' : ''}.`;
+  };
+  await load(kDefaultHealthRange);
+  nodes.push(h('div.history-head', h('h3', 'Health history'),
+    rangeSelect('health-range', 'Time range', kDefaultHealthRange, (k) => load(k))), status, history);
   return nodes;
+}
+
+const kHealthMetrics = [
+  { key: 'temperature_c', title: 'Temperature', unit: '°C', color: '#b5532f' },
+  { key: 'power_w', title: 'Power', unit: 'W', color: '#2f6db5', fromZero: true },
+  { key: 'utilization_pct', title: 'Utilization', unit: '%', color: '#0e8a8a', range: [0, 100] },
+  { key: 'ecc_uncorrected', title: 'ECC uncorrected errors', unit: 'errors', color: '#8a4fbf', counter: true },
+  { key: 'xid_count', title: 'XID errors', unit: 'XIDs', color: '#c0262d', counter: true },
+];
+
+// The instants where the XID count or the last XID differ from the sample before.
+export function xidChanges(items) {
+  const out = [];
+  for (let i = 1; i < items.length; i++) {
+    const a = items[i - 1], b = items[i];
+    if ((a.xid_count ?? 0) !== (b.xid_count ?? 0) || (a.last_xid ?? 0) !== (b.last_xid ?? 0)) {
+      out.push({ time: b.time, from: a.xid_count ?? 0, to: b.xid_count ?? 0, last_xid: b.last_xid ?? 0 });
+    }
+  }
+  return out;
+}
+
+function healthHistory(res, range, since, until, charts) {
+  const items = res.items || [];
+  const xRange = [unixSeconds(res.since || since), unixSeconds(res.until || until)];
+  if (!items.length) {
+    return [h('p.empty-state', `No health history was reported for this GPU in the ${range.label.toLowerCase()} (${fmtTime(res.since || since)} to ${fmtTime(res.until || until)}).`),
+      h('p.muted.small', 'The agent reports health with POST /telemetry; the server keeps a sample every ' +
+        `${fmtNumber(res.sample_interval_s || 300)} s, and every change of the ECC or XID counters, for its retention period.`)];
+  }
+  const out = [];
+  if (res.truncated) {
+    out.push(h('p.warn.truncated', `Only the newest ${fmtNumber(items.length)} samples of this range are shown: older samples were left out (the server's limit). Choose a shorter range to see all of them.`));
+  }
+  const xs = items.map((r) => unixSeconds(r.time));
+  const gaps = xs.slice(1).map((x, i) => x - xs[i]).sort((a, b) => a - b);
+  const median = gaps.length ? gaps[Math.floor(gaps.length / 2)] : 0;
+  const maxGapS = kGapFactor * Math.max(res.sample_interval_s || 300, median);
+  const changes = xidChanges(items);
+  const last = items[items.length - 1];
+  const grid = h('div.chart-grid');
+  for (const m of kHealthMetrics) {
+    const values = items.map((r) => (r[m.key] === undefined ? null : r[m.key]));
+    const { xs: gx, columns: [gy] } = withGaps(xs, [values], maxGapS);
+    const points = values.filter((v) => v !== null).length;
+    const isXid = m.key === 'xid_count';
+    const dataset = {
+      metric: m.key, points: String(points), latest: last[m.key] == null ? '' : String(last[m.key]),
+      firstTime: items[0].time, lastTime: last.time,
+    };
+    if (isXid) Object.assign(dataset, { xidEvents: String(changes.length), lastXid: String(last.last_xid ?? 0) });
+    const title = isXid ? `${m.title}${last.last_xid ? ` — last XID ${last.last_xid}` : ''}` : m.title;
+    const el = timeChart({
+      title, unit: m.unit, xRange, data: [gx, gy], counts: m.counter, dataset,
+      ariaLabel: `${m.title} (${m.unit}) from ${fmtTime(items[0].time)} to ${fmtTime(last.time)}: ${points} samples, latest ${last[m.key] ?? 'unknown'} ${m.unit}` +
+        (isXid ? `; ${changes.length} XID change(s), last XID ${last.last_xid ?? 0}` : ''),
+      series: [{
+        label: `${m.title} (${m.unit})`, stroke: m.color, width: 1.6, spanGaps: false,
+        ...(m.counter ? { paths: steppedPaths(), fill: m.color + '22' } : {}),
+        points: { show: points <= 60, size: 5 },
+      }],
+      yRange: m.range ? () => m.range : m.counter ? (u, min, max) => [0, Math.max(1, Math.ceil((max || 0) * 1.2))]
+        : m.fromZero ? (u, min, max) => [0, Math.max(1, (max || 0) * 1.1)] : undefined,
+      marks: isXid ? changes.map((c) => ({ time: unixSeconds(c.time), label: c.last_xid ? `XID ${c.last_xid}` : `XIDs ${c.to}` })) : [],
+    }, charts);
+    grid.append(h('div.chart-cell', el));
+  }
+  out.push(grid);
+  if (changes.length) {
+    out.push(h('h4', 'XID changes'), table([
+      { label: 'Time (UTC)', get: (c) => fmtTime(c.time) },
+      { label: 'XID count', class: 'num', get: (c) => `${fmtNumber(c.from)} → ${fmtNumber(c.to)}` },
+      { label: 'Last XID', class: 'num', get: (c) => fmtNumber(c.last_xid) },
+    ], changes.slice().reverse(), { caption: 'XID changes in this range', class: 'xid-changes' }));
+  } else {
+    out.push(h('p.muted.small', `No XID change in this range${last.xid_count ? ` (XID count ${fmtNumber(last.xid_count)}, last XID ${last.last_xid}, unchanged since ${fmtTime(items[0].time)})` : ''}.`));
+  }
+  return out;
 }
 
 function fmtAgo2(iso) { return iso ? `${fmtTime(iso)}` : 'at an unknown time'; }

@@ -1,7 +1,13 @@
 // Licences: GPUs in use against each model's cap, compliance of the licence's GPUs, report
 // download (JSON, CSV) through the API with the signed-in token.
-import { api, listAll } from '../api.js';
-import { h, clear, fill, add, section, kv, table, badge, fmtNumber, fmtTime, verdictBar, downloadBlob, errorBox } from '../dom.js';
+import { api, listAll, query } from '../api.js';
+import { h, clear, fill, add, section, kv, table, badge, fmtNumber, fmtTime, verdictBar, downloadBlob, errorBox, kVerdictColors } from '../dom.js';
+import { kRanges, rangeSelect, timeChart, steppedPaths, isoSeconds, unixSeconds } from '../charts.js';
+
+// Compliance over time: the range shown first, and the chart's stacking order (bottom first:
+// violations sit on the axis, where a few of them stay visible under many compliant GPUs).
+const kDefaultHistoryRange = '7d';
+const kStack = ['violation', 'unproven', 'compliant'];
 
 function usageBar(inUse, max) {
   const pct = max > 0 ? Math.min(100, (100 * inUse) / max) : inUse > 0 ? 100 : 0;
@@ -61,9 +67,106 @@ function usageTable(rep) {
   ], rep?.usage || [], { caption: 'Usage against model caps', empty: 'No model caps.', class: 'usage-table' });
 }
 
+// GET /licences/{id}/history over a chosen range: the licence's GPUs by verdict at each
+// instant, stacked (violation at the bottom, then unproven, then compliant), as steps (a
+// count holds until the next instant). The legend follows the cursor with each verdict's
+// own count; the last instant's counts are written out below the chart.
+function complianceSection(l, ctx, charts) {
+  const holder = h('div.compliance-history', { dataset: { state: 'loading' } });
+  const status = h('p.small.muted', { role: 'status', 'aria-live': 'polite' });
+  const whole = { key: 'term', label: 'Whole licence term' };
+  let seq = 0;
+  const load = async (key) => {
+    const mine = ++seq;
+    const untilMs = Math.min(Date.now(), new Date(l.valid_until).getTime() || Date.now());
+    const fixed = kRanges.find((r) => r.key === key);
+    const range = fixed || whole;
+    const sinceMs = fixed ? untilMs - fixed.seconds * 1000 : new Date(l.valid_from).getTime();
+    const since = isoSeconds(sinceMs), until = isoSeconds(untilMs);
+    holder.dataset.state = 'loading';
+    status.textContent = `Loading compliance over the ${range.label.toLowerCase()}…`;
+    let res;
+    try {
+      res = await api(`/licences/${l.id}/history${query({ since, until })}`);
+    } catch (err) {
+      if (mine !== seq) return;
+      for (const c of charts.splice(0)) c.destroy();
+      holder.replaceChildren(errorBox(err));
+      holder.dataset.state = 'error';
+      status.textContent = '';
+      return;
+    }
+    if (mine !== seq || ctx.isStale()) return;
+    for (const c of charts.splice(0)) c.destroy();
+    holder.replaceChildren(...complianceChart(l, res, since, until, charts));
+    Object.assign(holder.dataset, { state: res.items?.length ? 'chart' : 'empty', range: range.key, since, until });
+    status.textContent = `${fmtNumber(res.items?.length || 0)} instants every ${fmtDuration(res.bucket_s)} from ${fmtTime(res.since || since)} to ${fmtTime(res.until || until)}.`;
+  };
+  load(kDefaultHistoryRange);
+  return section('Compliance over time',
+    h('div.history-head', h('p.small.muted', 'GPUs counted at each instant by the verdict they had then, when it was judged against this licence.'),
+      rangeSelect('compliance-range', 'Time range', kDefaultHistoryRange, (k) => load(k), [whole])),
+    status, holder);
+}
+
+function fmtDuration(s) {
+  if (!s) return '—';
+  const round = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+  if (s >= 2 * 86400) return `${round(s / 86400)} d`;
+  if (s >= 2 * 3600) return `${round(s / 3600)} h`;
+  if (s >= 120) return `${round(s / 60)} min`;
+  return `${s} s`;
+}
+
+function complianceChart(l, res, since, until, charts) {
+  const items = res.items || [];
+  if (!items.length) {
+    return [h('p.empty-state', `No instants in this range (${fmtTime(res.since || since)} to ${fmtTime(res.until || until)}).`)];
+  }
+  const xs = items.map((r) => unixSeconds(r.time));
+  const raw = Object.fromEntries(kStack.map((v) => [v, items.map((r) => r[v] || 0)]));
+  // Cumulative tops, bottom first; drawn top first so each lower band paints over the one above.
+  const cum = [];
+  kStack.forEach((v, k) => cum.push(raw[v].map((n, i) => n + (k ? cum[k - 1][i] : 0))));
+  const order = kStack.map((v, k) => k).reverse();
+  const last = items[items.length - 1];
+  const max = (v) => Math.max(...raw[v]);
+  const first = (v) => items.find((r) => (r[v] || 0) > 0)?.time || '';
+  const dataset = {
+    instants: String(items.length), bucketS: String(res.bucket_s ?? ''),
+    firstTime: items[0].time, lastTime: last.time,
+    lastCompliant: String(last.compliant || 0), lastUnproven: String(last.unproven || 0), lastViolation: String(last.violation || 0),
+    maxCompliant: String(max('compliant')), maxUnproven: String(max('unproven')), maxViolation: String(max('violation')),
+  };
+  const chart = timeChart({
+    title: `GPUs of ${l.reference} by verdict`, unit: 'GPUs', counts: true, height: 240, dataset,
+    xRange: [unixSeconds(res.since || since), unixSeconds(res.until || until)],
+    data: [xs, ...order.map((k) => cum[k])],
+    series: order.map((k) => {
+      const v = kStack[k];
+      return {
+        label: v, stroke: kVerdictColors[v], fill: kVerdictColors[v], width: 1, paths: steppedPaths(),
+        points: { show: false },
+        // The legend shows this verdict's own count, not the stacked top.
+        value: (u, top, sidx, idx) => (idx == null ? '—' : fmtNumber(raw[v][idx])),
+      };
+    }),
+    yRange: (u, min, maxV) => [0, Math.max(1, Math.ceil((maxV || 0) * 1.1))],
+    ariaLabel: `GPUs of ${l.reference} by verdict at ${items.length} instants from ${fmtTime(items[0].time)} to ${fmtTime(last.time)}; ` +
+      `at the last instant ${last.compliant || 0} compliant, ${last.unproven || 0} unproven, ${last.violation || 0} violation; ` +
+      `at most ${max('unproven')} unproven and ${max('violation')} in violation.`,
+  }, charts);
+  chart.classList.add('compliance-chart');
+  const peak = (v) => (max(v) ? `${fmtNumber(max(v))} at most (first ${fmtTime(first(v))})` : 'none');
+  return [chart,
+    h('p.small.last-instant', `At ${fmtTime(last.time)}: `, kStack.slice().reverse().map((v, i) => [i ? ' · ' : '', badge(v), ` ${fmtNumber(last[v] || 0)}`])),
+    h('p.small.muted', `In this range: violation ${peak('violation')}; unproven ${peak('unproven')}.`)];
+}
+
 export async function renderLicence(main, ctx, idText) {
   const id = Number(idText);
   const [l, rep] = await Promise.all([api(`/licences/${id}`), report(id).catch((err) => ({ error: err }))]);
+  const charts = [];  // uPlot instances, destroyed with the page
   const status = h('div.small', { role: 'status', 'aria-live': 'polite' });
   add(main, 
     h('nav.crumbs', { 'aria-label': 'Breadcrumb' }, h('a', { href: '#/licences' }, 'Licences'), ' / ', l.reference),
@@ -81,7 +184,8 @@ export async function renderLicence(main, ctx, idText) {
         ['Valid', `${fmtTime(l.valid_from)} – ${fmtTime(l.valid_until)}`],
         ['Reporting cadence', l.reporting_cadence_s ? `${Math.round(l.reporting_cadence_s / 3600)} h` : '—'],
       ])),
-      section('Usage against caps', usageTable(rep))));
+      section('Usage against caps', usageTable(rep))),
+    complianceSection(l, ctx, charts));
   if (!rep?.error) {
     const devs = rep.devices || [];
     add(main, section(`GPUs under this licence (${fmtNumber(devs.length)})`, table([
@@ -97,4 +201,5 @@ export async function renderLicence(main, ctx, idText) {
     ], devs.slice(0, 2000), { caption: 'GPUs under this licence', empty: 'No GPUs under this licence.' }),
     devs.length > 2000 ? h('p.muted', 'Showing 2,000; the report download has all.') : null));
   }
+  return () => { for (const c of charts.splice(0)) c.destroy(); };
 }
