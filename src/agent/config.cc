@@ -1,5 +1,7 @@
 #include "agent/config.h"
 
+#include "agent/responder.h"
+
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "core/toml_util.h"
@@ -58,6 +60,13 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(absl::string_view toml_text,
     if (!sc.token.empty() && !sc.token_file.empty()) {
       return ConfigError(origin, "server.token and server.token_file are exclusive");
     }
+  }
+  if (auto v = root["busy_poll_us"].value<int64_t>()) {
+    if (*v < 0 || *v > Responder::kMaxBusyPollUs) {
+      return ConfigError(origin, absl::StrCat("busy_poll_us must be between 0 and ",
+                                              Responder::kMaxBusyPollUs, " (microseconds)"));
+    }
+    config.busy_poll_us = *v;
   }
   if (auto* limit = root["rate_limit"].as_table()) {
     if (auto v = (*limit)["per_source_per_second"].value<double>()) {

@@ -61,6 +61,8 @@ struct AgentConfig {
   std::chrono::milliseconds keepalive_interval = kDefaultKeepaliveInterval;
   double rate_per_source_per_second = kDefaultRatePerSourcePerSecond;
   double burst_per_source = kDefaultBurstPerSource;
+  // Responder busy polling after each challenge (Responder::Options::busy_poll_us); 0: off.
+  int64_t busy_poll_us = 0;
   std::string keys_file;  // when set, the public keys are also written here (JSON)
   // "ip:port" the landmarks should probe (sent at enrollment); empty: agent-initiated
   // sessions only.

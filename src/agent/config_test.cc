@@ -1,5 +1,7 @@
 #include "agent/config.h"
 
+#include "absl/strings/str_cat.h"
+#include "agent/responder.h"
 #include "gtest/gtest.h"
 
 namespace lightcone::agent {
@@ -120,6 +122,20 @@ TEST(AgentConfigTest, RejectsBadServerSections) {
     EXPECT_EQ(ParseAgentConfig(text, "x").status().code(), absl::StatusCode::kInvalidArgument)
         << text;
   }
+}
+
+TEST(AgentConfigTest, BusyPollIsParsedAndBounded) {
+  auto config = ParseAgentConfig("busy_poll_us = 200\n", "x.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->busy_poll_us, 200);
+  EXPECT_EQ(ParseAgentConfig("", "x.toml")->busy_poll_us, 0);
+  EXPECT_EQ(ParseAgentConfig("busy_poll_us = -1\n", "x.toml").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseAgentConfig(absl::StrCat("busy_poll_us = ", Responder::kMaxBusyPollUs + 1, "\n"),
+                             "x.toml")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -228,6 +228,7 @@ int Run(AgentConfig config, const GpuFlags& gpu_flags) {
   lightcone::agent::Responder::Options options;
   options.rate_per_source_per_second = config.rate_per_source_per_second;
   options.burst_per_source = config.burst_per_source;
+  options.busy_poll_us = config.busy_poll_us;
   lightcone::agent::Responder responder(*fd, keys->get(), options);
   if (auto s = responder.Start(); !s.ok()) {
     log->error("{}", s.ToString());

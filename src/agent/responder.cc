@@ -5,6 +5,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -113,6 +114,9 @@ void Responder::Run() {
     Slot& s = slots_[i];
     s.in_iov = {s.in.data(), s.in.size()};
   }
+  const int64_t busy_poll_ns =
+      std::clamp<int64_t>(options_.busy_poll_us, 0, kMaxBusyPollUs) * 1000;
+  int64_t poll_until_ns = 0;  // busy-poll (MSG_DONTWAIT) while MonotonicNs() < this
   // From here on, no allocation: everything above is reused for every batch.
   while (!stop_.load(std::memory_order_relaxed)) {
     for (size_t i = 0; i < n; ++i) {
@@ -128,10 +132,14 @@ void Responder::Run() {
         h.msg_controllen = s.control.size();
       }
     }
-    int got = recvmmsg(fd_, in_msgs.data(), n, MSG_WAITFORONE, nullptr);
-    if (got <= 0) continue;  // timeout (stop check), EINTR, or a transient error
+    const bool polling = busy_poll_ns > 0 && MonotonicNs() < poll_until_ns;
+    int got = recvmmsg(fd_, in_msgs.data(), n, MSG_WAITFORONE | (polling ? MSG_DONTWAIT : 0),
+                       nullptr);
+    // Nothing yet (EAGAIN while polling), timeout (stop check), EINTR, or a transient error.
+    if (got <= 0) continue;
     Bump(counters_.received, got);
     int64_t now_ns = MonotonicNs();
+    poll_until_ns = now_ns + busy_poll_ns;
     // Each reply goes out as soon as it is signed (sendto per reply rather than one
     // sendmmsg per batch): batching the sends would make the first challenge of a batch wait
     // for every other signature.

@@ -142,5 +142,46 @@ TEST_F(ResponderTest, AnswersOverRealLoopbackSocket) {
   close(*fd);
 }
 
+// Busy polling answers while it polls and, once the window has passed, while it blocks.
+TEST_F(ResponderTest, BusyPollingAnswersWhilePollingAndAfterTheWindow) {
+  auto local = wire::ResolveEndpoint("127.0.0.1:0");
+  ASSERT_TRUE(local.ok());
+  auto fd = wire::BindUdpSocket(*local);
+  ASSERT_TRUE(fd.ok());
+  auto bound = wire::LocalEndpoint(*fd);
+  ASSERT_TRUE(bound.ok());
+  Responder::Options options;
+  options.busy_poll_us = 20'000;
+  Responder r(*fd, keys_.get(), options);
+  ASSERT_TRUE(r.Start().ok());
+  auto client = wire::BindUdpSocket(*local);
+  ASSERT_TRUE(client.ok());
+  auto exchange = [&](uint64_t sequence) {
+    auto challenge = ChallengeBytes(key_.device_id, sequence);
+    ASSERT_EQ(sendto(*client, challenge.data(), challenge.size(), 0,
+                     reinterpret_cast<const sockaddr*>(&bound->address), bound->length),
+              static_cast<ssize_t>(challenge.size()));
+    pollfd p{*client, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 5000), 1);
+    uint8_t buf[wire::kMaxDatagramBytes];
+    ssize_t n = recv(*client, buf, sizeof(buf), 0);
+    ASSERT_EQ(n, static_cast<ssize_t>(wire::kReplyBytes));
+    wire::Reply reply;
+    ASSERT_EQ(wire::DecodeReply(std::span<const uint8_t>(buf, n), &reply),
+              wire::DecodeError::kOk);
+    EXPECT_EQ(reply.sequence, sequence);
+    EXPECT_TRUE(wire::VerifyReply(reply, key_.public_key));
+  };
+  exchange(1);
+  exchange(2);  // inside the 20 ms window: answered by the polling loop
+  usleep(100'000);
+  exchange(3);  // after it: answered from the blocking receive
+  r.Stop();
+  EXPECT_EQ(r.stats().answered, 3u);
+  EXPECT_EQ(r.stats().received, 3u);
+  close(*client);
+  close(*fd);
+}
+
 }  // namespace
 }  // namespace lightcone::agent
