@@ -1,0 +1,129 @@
+// A licence's page charts its compliance over time from GET /licences/{id}/history: as many
+// instants as the API answers for the page's range, the last instant's counts by verdict,
+// and - for the licence whose GPUs were diverted - violations or unproven GPUs at some
+// instant. An operator gets no history of another organization's licence or GPU.
+import assert from 'node:assert/strict';
+import { signIn, open, screenshot, apiCall, apiListAll, countCanvasColor } from './lib.mjs';
+
+const kVerdictRgb = { compliant: [0x1a, 0x7f, 0x5a], unproven: [0xb7, 0x79, 0x1f], violation: [0xc0, 0x26, 0x2d] };
+
+async function history(baseUrl, token, id, since, until) {
+  const qs = new URLSearchParams({ since, until });
+  return apiCall(baseUrl, token, `/licences/${id}/history?${qs}`);
+}
+
+// Waits for the licence page's chart of `range` and returns its attributes.
+async function drawnCompliance(page, range) {
+  await page.locator(`.compliance-history[data-range="${range}"]:is([data-state="chart"], [data-state="empty"])`).waitFor();
+  const state = await page.locator('.compliance-history').getAttribute('data-state');
+  if (state === 'chart') await page.locator('.compliance-chart[data-drawn="true"]').waitFor();
+  return page.evaluate(() => ({
+    holder: { ...document.querySelector('.compliance-history').dataset },
+    chart: { ...(document.querySelector('.compliance-chart')?.dataset || {}) },
+    text: document.querySelector('.compliance-history').innerText,
+    lastInstant: document.querySelector('.compliance-history .last-instant')?.innerText || '',
+  }));
+}
+
+// The chart has the API's instants and the last instant's counts for the page's range.
+async function assertMatchesApi(drawn, baseUrl, token, id) {
+  const { since, until } = drawn.holder;
+  assert.ok(since && until, 'the page exposes the range it asked for');
+  const r = await history(baseUrl, token, id, since, until);
+  assert.equal(r.status, 200, `GET /licences/${id}/history: ${r.text.slice(0, 300)}`);
+  const items = r.json.items;
+  if (!items.length) { assert.equal(drawn.holder.state, 'empty'); return r.json; }
+  assert.equal(drawn.holder.state, 'chart');
+  assert.equal(Number(drawn.chart.instants), items.length, `instants ${since}..${until}`);
+  assert.equal(Number(drawn.chart.bucketS), r.json.bucket_s, 'bucket');
+  const last = items[items.length - 1];
+  assert.equal(new Date(drawn.chart.lastTime).getTime(), new Date(last.time).getTime(), 'last instant');
+  for (const v of ['compliant', 'unproven', 'violation']) {
+    const cap = v[0].toUpperCase() + v.slice(1);
+    assert.equal(Number(drawn.chart[`last${cap}`]), last[v] || 0, `${v} at the last instant`);
+    assert.equal(Number(drawn.chart[`max${cap}`]), Math.max(...items.map((x) => x[v] || 0)), `most ${v} at an instant`);
+  }
+  // The last instant's counts are written out too, not only drawn.
+  const written = drawn.lastInstant.replace(/,/g, '');
+  for (const v of ['compliant', 'unproven', 'violation']) assert.match(written, new RegExp(`${v}\\s+${last[v] || 0}\\b`, 'i'));
+  return r.json;
+}
+
+export async function testLicencePageChartsComplianceOverTime({ baseUrl, tokens, browser, artifacts, log }) {
+  const licences = await apiListAll(baseUrl, tokens.admin, '/licences');
+  assert.ok(licences.length > 0, 'the seeded world has licences');
+  const page = await signIn(browser, baseUrl, tokens.admin);
+  let troubled = null;
+  for (const l of licences) {
+    await open(page, `#/licences/${l.id}`);
+    const drawn = await drawnCompliance(page, '7d');
+    const api = await assertMatchesApi(drawn, baseUrl, tokens.admin, l.id);
+    const bad = api.items.reduce((m, x) => Math.max(m, (x.violation || 0) + (x.unproven || 0)), 0);
+    const good = api.items.reduce((m, x) => Math.max(m, x.compliant || 0), 0);
+    log(`${l.reference}: ${api.items.length} instants, at most ${good} compliant, ${bad} violation+unproven`);
+    if (!tokens.seededThroughApi) assert.ok(good > 0, `${l.reference}: its GPUs were proven compliant at some instant`);
+    if (bad > 0 && (!troubled || bad > troubled.bad)) troubled = { l, bad, api };
+  }
+  // The seeded episode diverts GPUs of EL-2026-0042 to Shanghai: they are never compliant
+  // there, so its history must show them unproven or in violation.
+  if (!tokens.seededThroughApi) assert.ok(troubled, 'a licence whose history shows violation or unproven GPUs (the diverted GPUs)');
+  if (troubled) {
+    const { l, api } = troubled;
+    await open(page, '#/licences');  // the same hash again would not re-render
+    await open(page, `#/licences/${l.id}`);
+    const drawn = await drawnCompliance(page, '7d');
+    await assertMatchesApi(drawn, baseUrl, tokens.admin, l.id);
+    assert.ok(Number(drawn.chart.maxViolation) + Number(drawn.chart.maxUnproven) > 0, 'the chart shows violation or unproven GPUs');
+    // The band of the bigger of the two is on the canvas in its verdict colour.
+    const which = Number(drawn.chart.maxUnproven) >= Number(drawn.chart.maxViolation) ? 'unproven' : 'violation';
+    assert.ok(await countCanvasColor(page, '.compliance-chart canvas', kVerdictRgb[which], 16) > 0, `${which} band drawn`);
+    assert.ok(await countCanvasColor(page, '.compliance-chart canvas', kVerdictRgb.compliant, 16) > 0, 'compliant band drawn');
+    const sec = page.locator('section[aria-labelledby="sec-compliance-over-time"]');
+    await sec.scrollIntoViewIfNeeded();
+    await sec.screenshot({ path: `${artifacts}/licence-compliance-history.png` });
+    log(`${l.reference}: ${which} drawn; instants ${api.items.length}`);
+
+    // Other ranges: the page asks the API again and charts its answer.
+    for (const range of ['24h', '30d', 'term']) {
+      await page.getByLabel('Time range').selectOption(range);
+      const again = await drawnCompliance(page, range);
+      const a = await assertMatchesApi(again, baseUrl, tokens.admin, l.id);
+      log(`${range}: ${a.items.length} instants every ${a.bucket_s} s`);
+    }
+    await screenshot(page, artifacts, 'licence-compliance-term');
+  }
+}
+
+export async function testOperatorGetsNoForeignHistory({ baseUrl, tokens, browser, artifacts, log }) {
+  assert.ok(tokens.operators.length > 0, 'an operator token');
+  const op = tokens.operators[0];
+  const me = (await apiCall(baseUrl, op.token, '/whoami')).json;
+  const licences = await apiListAll(baseUrl, tokens.admin, '/licences');
+  const foreign = licences.find((l) => l.organization_id !== me.organization_id);
+  const own = licences.find((l) => l.organization_id === me.organization_id);
+  assert.ok(foreign && own, `licences of the operator's organization ${me.organization_id} and of another`);
+  const devices = await apiListAll(baseUrl, tokens.admin, '/devices');
+  const foreignGpu = devices.find((d) => d.organization_id !== me.organization_id);
+  assert.ok(foreignGpu, 'a GPU of another organization');
+
+  // The API: 404 for another organization's licence history and GPU health history.
+  assert.equal((await apiCall(baseUrl, op.token, `/licences/${foreign.id}/history`)).status, 404, 'foreign licence history');
+  assert.equal((await apiCall(baseUrl, op.token, `/devices/${foreignGpu.id}/telemetry`)).status, 404, 'foreign GPU health history');
+  assert.equal((await apiCall(baseUrl, tokens.admin, `/licences/${foreign.id}/history`)).status, 200, 'the admin reads it');
+
+  const page = await signIn(browser, baseUrl, op.token);
+  // Its own licence: the chart, as the API answers the operator.
+  await open(page, `#/licences/${own.id}`);
+  const drawn = await drawnCompliance(page, '7d');
+  await assertMatchesApi(drawn, baseUrl, op.token, own.id);
+  log(`operator of organization ${me.organization_id}: own licence ${own.reference} charted (${drawn.chart.instants} instants)`);
+
+  // Another organization's licence and GPU: "not found", nothing charted.
+  for (const route of [`#/licences/${foreign.id}`, `#/gpu/${foreignGpu.id}`]) {
+    await page.evaluate((h) => { location.hash = h; }, route);
+    await page.locator('main[data-loaded="true"] .error').waitFor();
+    assert.match(await page.locator('main .error').first().innerText(), /not.found|404/i, `${route} says not found`);
+    assert.equal(await page.locator('.compliance-history, .health-history, .chart').count(), 0, `${route}: no history drawn`);
+  }
+  await screenshot(page, artifacts, 'operator-foreign-licence');
+}

@@ -1,0 +1,196 @@
+// A GPU's page draws its health history from GET /devices/{id}/telemetry: one chart per
+// metric (temperature, power, utilization, uncorrected ECC, XIDs) whose point counts and
+// latest values are what the API answers for the same range, for each range the person
+// picks; the XID chart marks the instants where the XID count or the last XID changed.
+import assert from 'node:assert/strict';
+import { signIn, open, screenshot, apiCall, apiListAll, countCanvasColor } from './lib.mjs';
+
+const kMetrics = ['temperature_c', 'power_w', 'utilization_pct', 'ecc_uncorrected', 'xid_count'];
+const kLimit = 10000;  // what the page asks for (web/src/pages/gpu.js kTelemetryLimit)
+// How many GPUs' histories the tests read through the API looking for a suitable one.
+const kMaxCandidates = 60;
+// The temperature line's colour (web/src/pages/gpu.js kHealthMetrics).
+const kTemperatureRgb = [0xb5, 0x53, 0x2f];
+// The XID marks' colour (web/src/charts.js drawMarks).
+const kXidMarkRgb = [0xc0, 0x26, 0x2d];
+
+function isoSeconds(ms) { return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z'); }
+
+async function telemetry(baseUrl, token, id, since, until) {
+  const qs = new URLSearchParams({ since, until, limit: String(kLimit) });
+  const r = await apiCall(baseUrl, token, `/devices/${id}/telemetry?${qs}`);
+  assert.equal(r.status, 200, `GET /devices/${id}/telemetry: ${r.text.slice(0, 300)}`);
+  return r.json;
+}
+
+// The instants where xid_count or last_xid differ from the sample before (as the page marks).
+function xidChanges(items) {
+  const out = [];
+  for (let i = 1; i < items.length; i++) {
+    if ((items[i].xid_count ?? 0) !== (items[i - 1].xid_count ?? 0) || (items[i].last_xid ?? 0) !== (items[i - 1].last_xid ?? 0)) out.push(items[i]);
+  }
+  return out;
+}
+
+// Waits until the page's health history shows `range` and returns what it drew.
+async function drawnHistory(page, range) {
+  await page.locator(`.health-history[data-range="${range}"]:is([data-state="charts"], [data-state="empty"])`).waitFor();
+  const state = await page.locator('.health-history').getAttribute('data-state');
+  if (state === 'charts') await page.waitForFunction((n) => document.querySelectorAll('.health-history .chart[data-drawn="true"]').length === n, kMetrics.length);
+  return page.evaluate(() => ({
+    history: { ...document.querySelector('.health-history').dataset },
+    charts: Object.fromEntries([...document.querySelectorAll('.health-history .chart')].map((c) => [c.dataset.metric, { ...c.dataset, canvases: c.querySelectorAll('canvas').length }])),
+    text: document.querySelector('.health-history').innerText,
+  }));
+}
+
+// Every chart's point count and latest value equal the API's answer for the page's range.
+async function assertMatchesApi(drawn, baseUrl, token, id) {
+  const { since, until } = drawn.history;
+  assert.ok(since && until, 'the page exposes the range it asked for');
+  const api = await telemetry(baseUrl, token, id, since, until);
+  assert.equal(Number(drawn.history.samples), api.items.length, `samples ${since}..${until}`);
+  assert.equal(drawn.history.truncated, String(api.truncated), 'truncated as the API says');
+  if (!api.items.length) {
+    assert.equal(drawn.history.state, 'empty');
+    assert.match(drawn.text, /No health history was reported/);
+    return api;
+  }
+  assert.equal(drawn.history.state, 'charts');
+  const last = api.items[api.items.length - 1];
+  for (const m of kMetrics) {
+    const c = drawn.charts[m];
+    assert.ok(c, `a chart of ${m}`);
+    assert.ok(c.canvases > 0, `${m} drawn on a canvas`);
+    assert.equal(Number(c.points), api.items.filter((s) => s[m] !== undefined && s[m] !== null).length, `${m}: points`);
+    assert.equal(c.latest, last[m] == null ? '' : String(last[m]), `${m}: latest value`);
+    assert.equal(new Date(c.lastTime).getTime(), new Date(last.time).getTime(), `${m}: last sample time`);
+  }
+  assert.equal(Number(drawn.charts.xid_count.xidEvents), xidChanges(api.items).length, 'one mark per XID change');
+  assert.equal(drawn.charts.xid_count.lastXid, String(last.last_xid ?? 0), 'last XID');
+  return api;
+}
+
+export async function testGpuPageDrawsHealthHistory({ baseUrl, tokens, browser, artifacts, log }) {
+  const devices = await apiListAll(baseUrl, tokens.admin, '/devices');
+  assert.ok(devices.length > 0, 'the seeded fleet has GPUs');
+  // The GPU with the most samples over the page's default range (7 days) among the first few.
+  const now = Date.now();
+  const since = isoSeconds(now - 7 * 86400e3), until = isoSeconds(now + 60e3);
+  let chosen = null, most = 0;
+  for (const d of devices.slice(0, kMaxCandidates)) {
+    const n = (await telemetry(baseUrl, tokens.admin, d.id, since, until)).items.length;
+    if (n > most) { chosen = d; most = n; }
+  }
+  // The seeder reports every GPU's health each round and the server keeps the history.
+  assert.ok(chosen, `none of ${Math.min(devices.length, kMaxCandidates)} GPUs has a health history over the last 7 days`);
+  if (!tokens.seededThroughApi) assert.ok(most >= 2, `the best GPU has ${most} sample(s): one per seeding round expected`);
+  log(`GPU ${chosen.id}: ${most} samples over 7 days`);
+
+  const page = await signIn(browser, baseUrl, tokens.admin);
+  await open(page, `#/gpu/${chosen.id}`);
+  const drawn = await drawnHistory(page, '7d');
+  const api = await assertMatchesApi(drawn, baseUrl, tokens.admin, chosen.id);
+  assert.ok(api.items.length > 0, 'the page shows the samples the API has');
+  // The temperature line (or its points) is on its canvas in its colour.
+  assert.ok(await countCanvasColor(page, '.health-history .chart[data-metric="temperature_c"] canvas', kTemperatureRgb, 30) > 0, 'temperature drawn');
+  const section = page.locator('section[aria-labelledby="sec-health"]');
+  await section.scrollIntoViewIfNeeded();
+  await section.screenshot({ path: `${artifacts}/gpu-health-history.png` });
+
+  // Every other range: the page asks again and shows what the API answers for it.
+  for (const range of ['30d', '24h']) {
+    await page.getByLabel('Time range').selectOption(range);
+    const again = await drawnHistory(page, range);
+    await assertMatchesApi(again, baseUrl, tokens.admin, chosen.id);
+    log(`${range}: ${again.history.samples} samples`);
+  }
+  await screenshot(page, artifacts, 'gpu-health-history-24h');
+}
+
+// Finds a GPU whose history (30 days) holds an XID change: one the seeded world has, else one
+// made now through the agent API (two reports, the second with one more XID).
+async function gpuWithXidChange(baseUrl, tokens, log) {
+  const now = Date.now();
+  const since = isoSeconds(now - 30 * 86400e3);
+  const reportsXid = [];
+  for (const l of await apiListAll(baseUrl, tokens.admin, '/licences')) {
+    const rep = await apiCall(baseUrl, tokens.admin, `/reports/licences/${l.id}?format=json`);
+    if (rep.status === 200) reportsXid.push(...(rep.json.devices || []).filter((d) => d.xid_count > 0).map((d) => d.uuid));
+  }
+  const devices = await apiListAll(baseUrl, tokens.admin, '/devices');
+  const byUuid = new Map(devices.map((d) => [d.uuid, d]));
+  for (const uuid of reportsXid.slice(0, kMaxCandidates)) {
+    const dev = byUuid.get(uuid);
+    assert.ok(dev, `the report's GPU ${uuid} is listed by /devices`);
+    const h = await telemetry(baseUrl, tokens.admin, dev.id, since, isoSeconds(now + 60e3));
+    if (xidChanges(h.items).length) { log(`seeded GPU ${dev.id} has ${xidChanges(h.items).length} XID change(s)`); return dev; }
+  }
+  // None in the seeded world: report one through POST /telemetry as an agent would.
+  const agent = tokens.all.find((t) => t.role === 'agent' && devices.some((d) => d.organization_id === t.organization_id));
+  assert.ok(agent, 'an agent token of an organization with GPUs');
+  const dev = devices.find((d) => d.organization_id === agent.organization_id);
+  const before = (await apiCall(baseUrl, tokens.admin, `/devices/${dev.id}`)).json.telemetry || {};
+  const base = { uuid: dev.uuid, temperature_c: before.temperature_c ?? 60, power_w: before.power_w ?? 400, utilization_pct: before.utilization_pct ?? 90, ecc_uncorrected: before.ecc_uncorrected ?? 0 };
+  const xid = before.xid_count ?? 0;
+  for (const [ago, count, last] of [[120e3, xid, before.last_xid ?? 0], [60e3, xid + 1, 79]]) {
+    const r = await apiCall(baseUrl, agent.token, '/telemetry', { method: 'POST', body: { devices: [{ ...base, time: isoSeconds(Date.now() - ago), xid_count: count, last_xid: last }] } });
+    assert.ok(r.status === 204 || r.status === 200, `POST /telemetry: ${r.status} ${r.text.slice(0, 200)}`);
+  }
+  log(`no seeded GPU with an XID change among ${reportsXid.length} with XIDs: reported XID 79 for GPU ${dev.id} through POST /telemetry`);
+  return dev;
+}
+
+export async function testXidChangeIsMarked({ baseUrl, tokens, browser, artifacts, log }) {
+  const dev = await gpuWithXidChange(baseUrl, tokens, log);
+  const page = await signIn(browser, baseUrl, tokens.admin);
+  await open(page, `#/gpu/${dev.id}`);
+  await page.locator('.health-history[data-range="7d"]').waitFor();
+  await page.getByLabel('Time range').selectOption('30d');
+  const drawn = await drawnHistory(page, '30d');
+  const api = await assertMatchesApi(drawn, baseUrl, tokens.admin, dev.id);
+  const changes = xidChanges(api.items);
+  assert.ok(changes.length > 0, `the API's history of GPU ${dev.id} has an XID change`);
+  assert.equal(Number(drawn.charts.xid_count.xidEvents), changes.length);
+  // Each change is listed (time, counts, last XID) and marked on the XID chart.
+  const rows = await page.locator('table.xid-changes tbody tr').allInnerTexts();
+  assert.equal(rows.length, changes.length, 'one row per XID change');
+  const lastChange = changes[changes.length - 1];
+  assert.ok(rows[0].includes(String(lastChange.last_xid)), `newest change row "${rows[0]}" names XID ${lastChange.last_xid}`);
+  assert.ok(await countCanvasColor(page, '.health-history .chart[data-metric="xid_count"] canvas', kXidMarkRgb, 20) > 0, 'XID change marked on the chart');
+  if (lastChange.last_xid) assert.match(await page.locator('.health-history .chart[data-metric="xid_count"] .u-title').innerText(), new RegExp(`last XID ${api.items[api.items.length - 1].last_xid}`));
+  const chart = page.locator('.health-history .chart[data-metric="xid_count"]');
+  await chart.scrollIntoViewIfNeeded();
+  await chart.screenshot({ path: `${artifacts}/gpu-xid-chart.png` });
+}
+
+// A GPU that never reported its health (enrolled just now through the agent API) shows the
+// empty state for every range, not a blank chart.
+export async function testGpuWithoutHistorySaysSo({ baseUrl, tokens, browser, artifacts, log }) {
+  const agent = tokens.all.find((t) => t.role === 'agent');
+  assert.ok(agent, 'an agent token');
+  const hex = (n) => [...crypto.getRandomValues(new Uint8Array(n))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const uuid = `GPU-${hex(4)}-${hex(2)}-${hex(2)}-${hex(2)}-${hex(6)}`;
+  const enroll = await apiCall(baseUrl, agent.token, '/enroll', { method: 'POST', body: {
+    hostname: `browser-test-${hex(3)}`, probe_address: '', agent_version: 'browser-test',
+    devices: [{ uuid, serial: String(Date.now()), model: 'NVIDIA H100 80GB HBM3', architecture: 'Hopper', vbios: '96.00.5E.00.01', pci_bus_id: '00000000:17:00.0', ueid: '', nvlink_peers: [] }],
+  } });
+  assert.equal(enroll.status, 200, `POST /enroll: ${enroll.text.slice(0, 300)}`);
+  const id = enroll.json.devices[0].id;
+  log(`enrolled GPU ${id} (${uuid}) without telemetry`);
+  const page = await signIn(browser, baseUrl, tokens.admin);
+  await open(page, `#/gpu/${id}`);
+  for (const range of ['7d', '30d', '24h']) {
+    if (range !== '7d') await page.getByLabel('Time range').selectOption(range);
+    const drawn = await drawnHistory(page, range);
+    const api = await assertMatchesApi(drawn, baseUrl, tokens.admin, id);
+    assert.equal(api.items.length, 0, 'the API has no sample of a GPU that never reported');
+    assert.equal(drawn.history.state, 'empty');
+    const label = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days' }[range];
+    assert.match(drawn.text, new RegExp(`No health history was reported for this GPU in the ${label}`));
+    assert.equal(Object.keys(drawn.charts).length, 0, 'no chart drawn');
+  }
+  const section = page.locator('section[aria-labelledby="sec-health"]');
+  await section.scrollIntoViewIfNeeded();
+  await section.screenshot({ path: `${artifacts}/gpu-health-empty.png` });
+}
