@@ -3,6 +3,7 @@
 // L1 key binding, static files, TLS and the OpenAPI document.
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +32,11 @@ using testing::Json;
 std::string TempDir(const std::string& name) {
   std::string tmpl = (std::filesystem::temp_directory_path() / (name + "-XXXXXX")).string();
   return mkdtemp(tmpl.data());
+}
+
+// Times as the server formats them (docs/api.md "Times").
+std::string ApiTimeForTest(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", t, absl::UTCTimeZone());
 }
 
 std::string UuidOf(int org, int i) {
@@ -709,6 +715,201 @@ TEST_P(ApiTest, OpenApiDocumentListsExactlyTheRoutes) {
   std::set<std::string> served;
   for (const http::Route& route : server_->routes()) served.insert(route.method + " " + route.pattern);
   EXPECT_EQ(documented, served);
+}
+
+// A query time ("Z", no '+' to escape).
+std::string At(absl::Time t) { return ApiTimeForTest(t); }
+
+TEST_P(ApiTest, HealthHistoryIsSampledScopedAndValidated) {
+  const int64_t org_a = CreateOrg("acme");
+  const int64_t org_b = CreateOrg("other");
+  const std::string op_a = CreateToken("ops-a", "operator", org_a);
+  const std::string op_b = CreateToken("ops-b", "operator", org_b);
+  const std::string auditor = CreateToken("audit", "auditor");
+  const std::string agent = CreateToken("agent-a", "agent", org_a);
+  Json enrolled = Expect(200, "POST", "/api/v1/enroll", agent,
+                         {{"hostname", "node-1"},
+                          {"devices", {{{"uuid", UuidOf(1, 1)}, {"model", "H100"}}}}});
+  const int64_t device_id = enrolled["devices"][0].value("id", 0);
+  const std::string path = absl::StrCat("/api/v1/devices/", device_id, "/telemetry");
+
+  // Default interval 300 s: +0 kept, +60 thinned, +300 kept, +360 kept (XID changed).
+  const absl::Time base = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())) - absl::Hours(1);
+  auto post = [&](int64_t offset_s, double temperature_c, int64_t xid_count, int64_t last_xid) {
+    EXPECT_EQ(Do("POST", "/api/v1/telemetry", agent,
+                 {{"devices", {{{"uuid", UuidOf(1, 1)}, {"time", At(base + absl::Seconds(offset_s))},
+                                {"temperature_c", temperature_c}, {"power_w", 400},
+                                {"utilization_pct", 90}, {"ecc_uncorrected", 0},
+                                {"xid_count", xid_count}, {"last_xid", last_xid}}}}})
+                  .status,
+              204);
+  };
+  post(0, 60, 0, 0);
+  post(60, 61, 0, 0);
+  post(300, 62, 0, 0);
+  post(360, 63, 1, 79);
+
+  Json history = Expect(200, "GET", path, op_a);  // Defaults: the last 24 h.
+  EXPECT_EQ(history.value("device_id", 0), device_id);
+  EXPECT_EQ(history.value("sample_interval_s", 0), 300);
+  EXPECT_FALSE(history.value("truncated", true));
+  ASSERT_EQ(history["items"].size(), 3u) << history.dump();
+  EXPECT_EQ(history["items"][0].value("time", ""), ApiTimeForTest(base));
+  EXPECT_DOUBLE_EQ(history["items"][1].value("temperature_c", 0.0), 62);
+  EXPECT_EQ(history["items"][2].value("xid_count", 0), 1);
+  EXPECT_EQ(history["items"][2].value("last_xid", 0), 79);
+  EXPECT_DOUBLE_EQ(history["items"][2].value("power_w", 0.0), 400);
+  EXPECT_DOUBLE_EQ(history["items"][2].value("utilization_pct", 0.0), 90);
+  EXPECT_FALSE(history["items"][2].contains("device_id"));
+  // The latest health is the newest report, thinned or not.
+  EXPECT_DOUBLE_EQ(Expect(200, "GET", absl::StrCat("/api/v1/devices/", device_id), op_a)
+                       ["telemetry"].value("temperature_c", 0.0),
+                   63);
+
+  // A range and a limit: the newest `limit`, oldest first, truncated.
+  const std::string range = absl::StrCat("?since=", At(base + absl::Seconds(1)),
+                                         "&until=", At(base + absl::Seconds(400)));
+  Json ranged = Expect(200, "GET", path + range, auditor);
+  ASSERT_EQ(ranged["items"].size(), 2u);
+  EXPECT_EQ(ranged.value("since", ""), ApiTimeForTest(base + absl::Seconds(1)));
+  EXPECT_FALSE(ranged.value("truncated", true));
+  Json limited = Expect(200, "GET", path + "?limit=1", admin_);
+  ASSERT_EQ(limited["items"].size(), 1u);
+  EXPECT_TRUE(limited.value("truncated", false));
+  EXPECT_EQ(limited["items"][0].value("xid_count", 0), 1);
+  // The device's UUID names it too.
+  EXPECT_EQ(Expect(200, "GET", absl::StrCat("/api/v1/devices/", UuidOf(1, 1), "/telemetry"), op_a)
+                ["items"].size(),
+            3u);
+  // Before any sample: empty.
+  EXPECT_EQ(Expect(200, "GET", path + "?until=" + At(base - absl::Seconds(1)), op_a)["items"].size(),
+            0u);
+
+  // Roles and scope.
+  EXPECT_EQ(Do("GET", path, op_b).status, 404);
+  EXPECT_EQ(Do("GET", path, agent).status, 403);
+  EXPECT_EQ(Do("GET", absl::StrCat("/api/v1/devices/", device_id + 100, "/telemetry"), admin_).status,
+            404);
+  // Bad parameters.
+  for (const std::string& query : std::vector<std::string>{
+           "?since=yesterday", "?until=2026-13-01T00:00:00Z", "?limit=0", "?limit=10001",
+        "?limit=ten", "?limit=-5",
+        absl::StrCat("?since=", At(base + absl::Seconds(10)), "&until=", At(base))}) {
+    HttpReply bad = Do("GET", path + query, op_a);
+    EXPECT_EQ(bad.status, 400) << query << ": " << bad.body;
+    EXPECT_EQ(bad.json["error"].value("code", ""), "invalid_argument") << query;
+  }
+  EXPECT_EQ(Do("GET", path + "?limit=10000", op_a).status, 200);
+}
+
+TEST_P(ApiTest, LicenceHistoryCountsEachGpuUnderTheLicenceOfItsLatestVerdict) {
+  const int64_t org_a = CreateOrg("acme");
+  const int64_t org_b = CreateOrg("other");
+  const std::string op_a = CreateToken("ops-a", "operator", org_a);
+  const std::string op_b = CreateToken("ops-b", "operator", org_b);
+  const std::string auditor = CreateToken("audit", "auditor");
+  const std::string agent = CreateToken("agent-a", "agent", org_a);
+  auto licence = [&](const std::string& reference) {
+    return Expect(201, "POST", "/api/v1/licences", op_a,
+                  {{"reference", reference}, {"holder", "Acme"},
+                   {"allowed_countries", {"SG"}},
+                   {"valid_from", "2026-01-01T00:00:00Z"}, {"valid_until", "2030-01-01T00:00:00Z"}})
+        .value("id", int64_t{0});
+  };
+  const int64_t l1 = licence("EL-1");
+  const int64_t l2 = licence("EL-2");
+  Json list = Json::array();
+  for (int i = 0; i < 3; ++i) list.push_back({{"uuid", UuidOf(1, i)}, {"model", "H100"}});
+  Json enrolled = Expect(200, "POST", "/api/v1/enroll", agent,
+                         {{"hostname", "node-1"}, {"devices", list}});
+  std::vector<int64_t> ids;
+  for (const Json& d : enrolled["devices"]) ids.push_back(d.value("id", int64_t{0}));
+  ASSERT_EQ(ids.size(), 3u);
+
+  const absl::Time base = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())) - absl::Hours(2);
+  auto verdict = [&](int64_t device, int64_t offset_s, VerdictStatus status, int64_t licence_id) {
+    Verdict v;
+    v.device_id = device;
+    v.time = base + absl::Seconds(offset_s);
+    v.status = status;
+    v.licence_id = licence_id;
+    return v;
+  };
+  ASSERT_TRUE(server_->store()
+                  .AppendVerdicts({
+                      verdict(ids[0], -50, VerdictStatus::kCompliant, l1),   // before since
+                      verdict(ids[1], 50, VerdictStatus::kCompliant, l1),
+                      verdict(ids[2], 120, VerdictStatus::kUnproven, l2),    // another licence
+                      verdict(ids[0], 150, VerdictStatus::kViolation, l1),
+                      verdict(ids[1], 250, VerdictStatus::kCompliant, l2),   // moved away
+                      verdict(ids[2], 310, VerdictStatus::kUnproven, l1),    // moved in
+                  })
+                  .ok());
+  const std::string path = absl::StrCat("/api/v1/licences/", l1, "/history");
+  const std::string range = absl::StrCat("?since=", At(base), "&until=", At(base + absl::Seconds(400)));
+  Json history = Expect(200, "GET", path + range + "&bucket_s=100", op_a);
+  EXPECT_EQ(history.value("licence_id", 0), l1);
+  EXPECT_EQ(history.value("bucket_s", 0), 100);
+  EXPECT_EQ(history.value("since", ""), ApiTimeForTest(base));
+  EXPECT_EQ(history.value("until", ""), ApiTimeForTest(base + absl::Seconds(400)));
+  ASSERT_EQ(history["items"].size(), 4u) << history.dump();
+  const std::vector<std::array<int, 3>> expected = {{2, 0, 0}, {1, 1, 0}, {0, 1, 0}, {0, 1, 1}};
+  for (size_t k = 0; k < expected.size(); ++k) {
+    const Json& item = history["items"][k];
+    EXPECT_EQ(item.value("time", ""), ApiTimeForTest(base + absl::Seconds(100 * (k + 1))));
+    EXPECT_EQ(item.value("compliant", -1), expected[k][0]) << "instant " << k;
+    EXPECT_EQ(item.value("violation", -1), expected[k][1]) << "instant " << k;
+    EXPECT_EQ(item.value("unproven", -1), expected[k][2]) << "instant " << k;
+  }
+  // The other licence sees the moves the other way.
+  Json other = Expect(200, "GET", absl::StrCat("/api/v1/licences/", l2, "/history", range,
+                                               "&bucket_s=100"), auditor);
+  ASSERT_EQ(other["items"].size(), 4u);
+  EXPECT_EQ(other["items"][1].value("unproven", -1), 1);   // GPU 3 at +200
+  EXPECT_EQ(other["items"][2].value("compliant", -1), 1);  // GPU 2 at +300
+  EXPECT_EQ(other["items"][3].value("unproven", -1), 0);   // GPU 3 moved to EL-1
+
+  // Default bucket: (until - since) / 100, at least 60 s.
+  Json coarse = Expect(200, "GET", path + range, admin_);
+  EXPECT_EQ(coarse.value("bucket_s", 0), 60);
+  EXPECT_EQ(coarse["items"].size(), 6u);
+  // Default range: the last 7 days (the licence is older), 100 instants.
+  Json week = Expect(200, "GET", path, op_a);
+  EXPECT_EQ(week.value("bucket_s", 0), 7 * 24 * 3600 / 100);
+  ASSERT_EQ(week["items"].size(), 100u);
+  EXPECT_EQ(week["items"][99].value("violation", -1), 1);
+  EXPECT_EQ(week["items"][99].value("unproven", -1), 1);
+  // At most 1,000 instants.
+  const std::string thousand = absl::StrCat("?since=", At(base), "&until=",
+                                            At(base + absl::Seconds(1'000)), "&bucket_s=1");
+  EXPECT_EQ(Expect(200, "GET", path + thousand, op_a)["items"].size(), 1'000u);
+  const std::string too_many = absl::StrCat("?since=", At(base), "&until=",
+                                            At(base + absl::Seconds(1'001)), "&bucket_s=1");
+  EXPECT_EQ(Do("GET", path + too_many, op_a).status, 400);
+
+  // Verdict objects carry their licence.
+  Json verdicts = Expect(200, "GET", absl::StrCat("/api/v1/devices/", ids[1], "/verdicts"), op_a);
+  ASSERT_EQ(verdicts["items"].size(), 2u);
+  EXPECT_EQ(verdicts["items"][0].value("licence_id", 0), l1);
+  EXPECT_EQ(verdicts["items"][1].value("licence_id", 0), l2);
+  EXPECT_EQ(Expect(200, "GET", absl::StrCat("/api/v1/devices/", ids[0]), op_a)["verdict"]
+                .value("licence_id", 0),
+            l1);
+
+  // Roles and scope.
+  EXPECT_EQ(Do("GET", path, op_b).status, 404);
+  EXPECT_EQ(Do("GET", path, agent).status, 403);
+  EXPECT_EQ(Do("GET", absl::StrCat("/api/v1/licences/", l1 + l2 + 10, "/history"), admin_).status,
+            404);
+  for (const std::string& query : std::vector<std::string>{
+           "?bucket_s=0", "?bucket_s=abc", "?bucket_s=-60", "?since=last-week",
+        "?until=2026-13-01T00:00:00Z",
+        absl::StrCat("?since=", At(base), "&until=", At(base)),
+        absl::StrCat("?since=", At(base + absl::Seconds(5)), "&until=", At(base))}) {
+    HttpReply bad = Do("GET", path + query, op_a);
+    EXPECT_EQ(bad.status, 400) << query << ": " << bad.body;
+    EXPECT_EQ(bad.json["error"].value("code", ""), "invalid_argument") << query;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, ApiTest, ::testing::Values("sqlite", "postgres"),

@@ -352,10 +352,12 @@ absl::StatusOr<Response> PostTelemetry(ApiContext* ctx, const Request& req) {
     if (!device.ok()) return device.status();
     parsed[i].second.device_id = device->id;
   }
-  for (const auto& [uuid, t] : parsed) {
-    absl::Status put = ctx->store->PutTelemetry(t);
-    if (!put.ok()) return put;
-  }
+  std::vector<Telemetry> reports;
+  reports.reserve(parsed.size());
+  for (const auto& [uuid, t] : parsed) reports.push_back(t);
+  absl::StatusOr<int64_t> sampled =
+      ctx->store->RecordTelemetry(reports, ctx->options.telemetry_sample_interval);
+  if (!sampled.ok()) return sampled.status();
   return Response::NoContent();
 }
 

@@ -158,6 +158,21 @@ absl::StatusOr<std::optional<absl::Time>> QueryTime(const Request& req, const st
   return std::optional<absl::Time>(*t);
 }
 
+absl::StatusOr<TimeRange> QueryTimeRange(const Request& req, absl::Duration default_window) {
+  absl::StatusOr<std::optional<absl::Time>> since = QueryTime(req, "since");
+  if (!since.ok()) return since.status();
+  absl::StatusOr<std::optional<absl::Time>> until = QueryTime(req, "until");
+  if (!until.ok()) return until.status();
+  TimeRange range;
+  range.until = until->value_or(absl::Now());
+  range.since = since->value_or(range.until - default_window);
+  if (range.since > range.until) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("?since: ", ApiTime(range.since), " is after ?until ", ApiTime(range.until)));
+  }
+  return range;
+}
+
 absl::StatusOr<PageRequest> QueryPage(const Request& req) {
   PageRequest page;
   absl::StatusOr<std::optional<int64_t>> after = QueryId(req, "after_id");

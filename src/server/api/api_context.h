@@ -134,6 +134,13 @@ absl::StatusOr<Licence> ScopedLicence(ApiContext* ctx, const Request& req);
 // An optional integer id from the query (?name=N).
 absl::StatusOr<std::optional<int64_t>> QueryId(const Request& req, const std::string& name);
 absl::StatusOr<std::optional<absl::Time>> QueryTime(const Request& req, const std::string& name);
+// ?since=&until= of a history read: until defaults to now, since to `default_window` before
+// until; InvalidArgument (naming the parameter) when either is malformed or since > until.
+struct TimeRange {
+  absl::Time since;
+  absl::Time until;
+};
+absl::StatusOr<TimeRange> QueryTimeRange(const Request& req, absl::Duration default_window);
 // ?after_id=&limit= (limit <= kMaxListLimit, default kDefaultPageSize).
 absl::StatusOr<PageRequest> QueryPage(const Request& req);
 // {"items": [...], "next_after_id": N}

@@ -133,8 +133,9 @@ absl::StatusOr<Response> PatchDevice(ApiContext* ctx, const Request& req) {
   }
   const int64_t previous = device->licence_id;
   if (previous != licence_id) {
-    device->licence_id = licence_id;
-    absl::Status updated = ctx->store->UpdateDevice(*device);
+    // Only the licence column: a read-modify-write UpdateDevice could erase a key the agent
+    // bound since ScopedDevice read the device.
+    absl::Status updated = ctx->store->SetDeviceLicence(device->id, licence_id);
     if (!updated.ok()) return updated;
     DeviceEvent event;
     event.device_id = device->id;
@@ -221,6 +222,41 @@ absl::StatusOr<Response> DeviceRtts(ApiContext* ctx, const Request& req) {
   return JsonOk({{"device_id", device->id}, {"since", ApiTime(from)}, {"items", items}});
 }
 
+// GET /devices/{id}/telemetry defaults and limits (docs/api.md "Health history").
+constexpr absl::Duration kDefaultTelemetryWindow = absl::Hours(24);
+constexpr int64_t kDefaultTelemetrySamples = 2'000;
+constexpr int64_t kMaxTelemetrySamples = kMaxPageSize;
+
+absl::StatusOr<Response> DeviceTelemetry(ApiContext* ctx, const Request& req) {
+  absl::StatusOr<Device> device = ScopedDevice(ctx, req);
+  if (!device.ok()) return device.status();
+  absl::StatusOr<TimeRange> range = QueryTimeRange(req, kDefaultTelemetryWindow);
+  if (!range.ok()) return range.status();
+  absl::StatusOr<std::optional<int64_t>> limit = QueryId(req, "limit");
+  if (!limit.ok()) return limit.status();
+  if (limit->has_value() && (**limit < 1 || **limit > kMaxTelemetrySamples)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("?limit: must be in [1, ", kMaxTelemetrySamples, "]"));
+  }
+  absl::StatusOr<TelemetryHistory> history = ctx->store->ListTelemetrySamples(
+      device->id, range->since, range->until,
+      static_cast<int>(limit->value_or(kDefaultTelemetrySamples)));
+  if (!history.ok()) return history.status();
+  Json items = Json::array();
+  for (const Telemetry& t : history->samples) {
+    Json item = TelemetryToJson(t);
+    item.erase("device_id");
+    items.push_back(std::move(item));
+  }
+  return JsonOk({{"device_id", device->id},
+                 {"since", ApiTime(range->since)},
+                 {"until", ApiTime(range->until)},
+                 {"sample_interval_s",
+                  absl::ToInt64Seconds(ctx->options.telemetry_sample_interval)},
+                 {"truncated", history->truncated},
+                 {"items", std::move(items)}});
+}
+
 absl::StatusOr<Response> DeviceRegion(ApiContext* ctx, const Request& req) {
   absl::StatusOr<Device> device = ScopedDevice(ctx, req);
   if (!device.ok()) return device.status();
@@ -281,6 +317,7 @@ void AddDeviceRoutes(ApiContext* ctx, std::vector<Route>* routes) {
   get("/api/v1/devices/{id}/topology", DeviceTopology);
   get("/api/v1/devices/{id}/measurements", DeviceMeasurements);
   get("/api/v1/devices/{id}/rtts", DeviceRtts);
+  get("/api/v1/devices/{id}/telemetry", DeviceTelemetry);
   get("/api/v1/devices/{id}/region", DeviceRegion);
   get("/api/v1/hosts", ListHosts);
   get("/api/v1/hosts/{id}", GetHost);

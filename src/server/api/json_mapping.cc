@@ -335,7 +335,8 @@ Json VerdictToJson(const Verdict& v) {
            {{"latitude_deg", v.estimate_latitude_deg},
             {"longitude_deg", v.estimate_longitude_deg},
             {"uncertainty_km", v.estimate_radius_km}}},
-          {"region", region}};
+          {"region", region},
+          {"licence_id", v.licence_id}};
 }
 
 Json DeviceToJson(const Device& d, int64_t site_id, const Verdict* verdict) {

@@ -1,4 +1,7 @@
 // Licences, sites and shipments: CRUD scoped to the caller's organization.
+#include <algorithm>
+#include <unordered_map>
+
 #include "absl/strings/str_cat.h"
 #include "server/api/api_context.h"
 
@@ -252,6 +255,107 @@ absl::StatusOr<Response> PutShipment(ApiContext* ctx, const Request& req) {
 
 }  // namespace
 
+namespace {
+
+// GET /licences/{id}/history defaults and limits (docs/api.md "Compliance over time").
+constexpr absl::Duration kDefaultLicenceHistoryWindow = absl::Hours(24 * 7);
+constexpr int64_t kLicenceHistoryDefaultInstants = 100;
+constexpr int64_t kMinDefaultBucketSeconds = 60;
+constexpr int64_t kMaxLicenceHistoryInstants = 1'000;
+
+struct StatusCounts {
+  int64_t compliant = 0;
+  int64_t violation = 0;
+  int64_t unproven = 0;
+  int64_t& operator[](VerdictStatus status) {
+    switch (status) {
+      case VerdictStatus::kCompliant: return compliant;
+      case VerdictStatus::kViolation: return violation;
+      case VerdictStatus::kUnproven: break;
+    }
+    return unproven;
+  }
+};
+
+// Counts per instant since + k * bucket (k = 1..instants) of the devices whose latest verdict
+// at or before the instant was judged against `licence_id`. `points` are in time order
+// (Store::ListLicenceVerdictHistory): one sweep, each device's state replaced as it changes.
+Json ComplianceSeries(const std::vector<VerdictPoint>& points, int64_t licence_id,
+                      absl::Time since, absl::Duration bucket, int64_t instants) {
+  struct State {
+    VerdictStatus status;
+    int64_t licence_id;
+  };
+  std::unordered_map<int64_t, State> latest;
+  StatusCounts counts;
+  Json items = Json::array();
+  size_t next = 0;
+  for (int64_t k = 1; k <= instants; ++k) {
+    const absl::Time instant = since + k * bucket;
+    for (; next < points.size() && points[next].time <= instant; ++next) {
+      const VerdictPoint& p = points[next];
+      auto [it, inserted] = latest.try_emplace(p.device_id, State{p.status, p.licence_id});
+      if (!inserted) {
+        if (it->second.licence_id == licence_id) --counts[it->second.status];
+        it->second = State{p.status, p.licence_id};
+      }
+      if (p.licence_id == licence_id) ++counts[p.status];
+    }
+    items.push_back({{"time", ApiTime(instant)},
+                     {"compliant", counts.compliant},
+                     {"violation", counts.violation},
+                     {"unproven", counts.unproven}});
+  }
+  return items;
+}
+
+absl::StatusOr<Response> LicenceHistory(ApiContext* ctx, const Request& req) {
+  absl::StatusOr<Licence> licence = ScopedLicence(ctx, req);
+  if (!licence.ok()) return licence.status();
+  absl::StatusOr<std::optional<absl::Time>> since_query = QueryTime(req, "since");
+  if (!since_query.ok()) return since_query.status();
+  absl::StatusOr<std::optional<absl::Time>> until_query = QueryTime(req, "until");
+  if (!until_query.ok()) return until_query.status();
+  const absl::Time until = until_query->value_or(absl::Now());
+  absl::Time since = until - kDefaultLicenceHistoryWindow;
+  if (since_query->has_value()) {
+    since = **since_query;
+    if (since >= until) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("?since: ", ApiTime(since), " is not before ?until ", ApiTime(until)));
+    }
+  } else if (licence->valid_from > since && licence->valid_from < until) {
+    since = licence->valid_from;
+  }
+  const absl::Duration range = until - since;
+  absl::StatusOr<std::optional<int64_t>> bucket_query = QueryId(req, "bucket_s");
+  if (!bucket_query.ok()) return bucket_query.status();
+  int64_t bucket_s = std::max(kMinDefaultBucketSeconds,
+                              absl::ToInt64Seconds(range) / kLicenceHistoryDefaultInstants);
+  if (bucket_query->has_value()) {
+    bucket_s = **bucket_query;
+    if (bucket_s < 1) return absl::InvalidArgumentError("?bucket_s: must be >= 1");
+  }
+  const absl::Duration bucket = absl::Seconds(bucket_s);
+  absl::Duration remainder;
+  const int64_t instants = absl::IDivDuration(range, bucket, &remainder);
+  if (instants > kMaxLicenceHistoryInstants) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "?bucket_s: ", bucket_s, " s gives ", instants, " instants between ?since and ?until (at most ",
+        kMaxLicenceHistoryInstants, ")"));
+  }
+  absl::StatusOr<std::vector<VerdictPoint>> points =
+      ctx->store->ListLicenceVerdictHistory(licence->id, since, until);
+  if (!points.ok()) return points.status();
+  return JsonOk({{"licence_id", licence->id},
+                 {"since", ApiTime(since)},
+                 {"until", ApiTime(until)},
+                 {"bucket_s", bucket_s},
+                 {"items", ComplianceSeries(*points, licence->id, since, bucket, instants)}});
+}
+
+}  // namespace
+
 void AddLicenceRoutes(ApiContext* ctx, std::vector<Route>* routes) {
   auto bind = [ctx](auto fn) { return [ctx, fn](const Request& r) { return fn(ctx, r); }; };
   auto add = [&](const char* method, const char* path, const std::vector<Role>& roles, auto fn) {
@@ -262,6 +366,7 @@ void AddLicenceRoutes(ApiContext* ctx, std::vector<Route>* routes) {
   add("GET", "/api/v1/licences/{id}", kReaders, GetLicence);
   add("PUT", "/api/v1/licences/{id}", kWriters, PutLicence);
   add("DELETE", "/api/v1/licences/{id}", kWriters, DeleteLicence);
+  add("GET", "/api/v1/licences/{id}/history", kReaders, LicenceHistory);
   add("GET", "/api/v1/sites", kReaders, ListSites);
   add("POST", "/api/v1/sites", kWriters, CreateSite);
   add("GET", "/api/v1/sites/{id}", kReaders, GetSite);

@@ -64,6 +64,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   if (options.verify_threads < 1 || options.verify_threads > 64) {
     return absl::InvalidArgumentError("verify_threads must be in [1, 64]");
   }
+  if (options.telemetry_sample_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("telemetry_sample_interval must be >= 0");
+  }
 
   http::TokenAuthOptions auth_options;
   auth_options.cache_ttl = options.token_cache_ttl;

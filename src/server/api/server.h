@@ -53,6 +53,9 @@ using BatchIngestedCallback =
     std::function<void(int64_t landmark_id, const IngestResult& result)>;
 
 inline constexpr int kDefaultVerifyThreads = 2;
+// Default of `--telemetry-sample-interval-s`: the health history keeps about one report per
+// device per this interval (plus every XID/ECC change).
+inline constexpr absl::Duration kDefaultTelemetrySampleInterval = absl::Seconds(300);
 
 // How long after a device's key was re-bound (superseded_at = the new binding's bound_at) a
 // measurement record signed by the replaced key is still accepted: covers a landmark that took
@@ -84,6 +87,10 @@ struct ServerOptions {
   // this process invalidate at once; a mismatch always re-reads the store).
   absl::Duration device_key_cache_ttl = absl::Seconds(60);
   BatchIngestedCallback on_batch_ingested;
+  // POST /telemetry appends a report to the device's health history when its previous sample
+  // is at least this old or its XID/ECC counters changed (Store::RecordTelemetry); GET
+  // /devices/{id}/telemetry reports it as sample_interval_s. Must be >= 0.
+  absl::Duration telemetry_sample_interval = kDefaultTelemetrySampleInterval;
 };
 
 // Opens "sqlite:PATH" or "postgres:CONNINFO". InvalidArgument for another scheme.

@@ -221,6 +221,7 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
     }
     const Verdict* prev = st.previous;
     if (prev == nullptr || prev->status != d.verdict.status || prev->reason != d.verdict.reason ||
+        prev->licence_id != d.verdict.licence_id ||
         now - prev->time >= options_.verdict_refresh) {
       to_write.push_back(d.verdict);
     }
@@ -311,6 +312,11 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
   absl::erase_if(last_host_change_, [&](const auto& kv) { return kv.second <= window_start; });
   last_pass_time_ = now;
   report.detect_duration = absl::Now() - detect_started;
+
+  if (options_.telemetry_retention > absl::ZeroDuration()) {
+    LC_ASSIGN_OR_RETURN(report.telemetry_samples_deleted,
+                        store_->DeleteTelemetrySamplesBefore(now - options_.telemetry_retention));
+  }
   report.duration = absl::Now() - started;
   {
     absl::MutexLock lock(&mu_);

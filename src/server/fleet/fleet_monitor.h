@@ -12,9 +12,11 @@
 // last_seen. A device whose host changed within the verdict window (a host_changed event)
 // is re-proven only from measurements made after the change: one MinRtts(id, change time)
 // for each such device replaces its rows of the bulk query, so a reassembled ghost is never
-// compliant on its old host's RTTs. Writes: AppendVerdicts in chunks, CreateAlert / ResolveAlert per change.
+// compliant on its old host's RTTs. Writes: AppendVerdicts in chunks, CreateAlert / ResolveAlert per change,
+// DeleteTelemetrySamplesBefore(now - telemetry_retention) once.
 //
-// A verdict is appended when the device has none, when its status or reason changed, or when
+// A verdict is appended when the device has none, when its status, reason or licence (the
+// verdict's licence_id: the device's licence at decision time) changed, or when
 // its latest is older than verdict_refresh (so history shows the GPU is still checked without
 // writing every GPU every pass).
 //
@@ -46,6 +48,8 @@ namespace lightcone::server::fleet {
 inline constexpr int kVerdictWriteChunk = 20'000;
 // Most threads a pass uses for verdicts.
 inline constexpr int kMaxVerdictThreads = 64;
+// How long telemetry samples are kept by default (`--telemetry-retention-days`).
+inline constexpr absl::Duration kDefaultTelemetryRetention = absl::Hours(24 * 30);
 
 struct FleetMonitorOptions {
   // Time between the starts of two background passes.
@@ -58,6 +62,9 @@ struct FleetMonitorOptions {
   absl::Duration verdict_refresh = absl::Hours(1);
   // First pass: examine identity/topology history of devices whose host enrolled within this.
   absl::Duration identity_lookback = absl::Hours(24 * 7);
+  // Each pass deletes telemetry samples older than `now` - this (the health history of
+  // GET /devices/{id}/telemetry); zero or negative keeps every sample.
+  absl::Duration telemetry_retention = kDefaultTelemetryRetention;
 };
 
 struct PassReport {
@@ -72,6 +79,7 @@ struct PassReport {
   int64_t devices_moved_in_window = 0;
   int64_t alerts_raised = 0;
   int64_t alerts_resolved = 0;
+  int64_t telemetry_samples_deleted = 0;  // Older than the retention.
   std::map<std::string, int64_t> raised_by_type;
   absl::Duration duration = absl::ZeroDuration();
   // Where the time went: bulk reads, computing verdicts, appending them, identity/topology

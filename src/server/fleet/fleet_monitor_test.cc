@@ -488,6 +488,52 @@ TEST_F(FleetMonitorTest, LicenceOveruseAndUnlicensedGpus) {
   EXPECT_EQ(Alerts(kLicenceOveruse, AlertState::kResolved).size(), 2u);
 }
 
+TEST_F(FleetMonitorTest, VerdictsRecordTheLicenceJudgedAgainstAndAMoveIsWritten) {
+  const Device licensed = Add("licensed");
+  const Device stray = Add("stray", {.licence_id = 0});
+  MeasureAt(licensed, testing::kSingaporeDc, TestNow() - absl::Minutes(10));
+  MeasureAt(stray, testing::kSingaporeDc, TestNow() - absl::Minutes(10));
+  auto monitor = Monitor();
+  Pass(*monitor);
+  EXPECT_EQ(Latest(licensed.id).licence_id, world_.licence.id);
+  EXPECT_EQ(Latest(stray.id).licence_id, 0);
+  // The same geometry under another licence: status and reason may not change, but the
+  // verdict's licence does, so it is written at once (not only after verdict_refresh).
+  Licence twin = world_.licence;
+  twin.reference = "EL-TWIN";
+  auto stored = store().CreateLicence(twin);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_TRUE(store().SetDeviceLicence(licensed.id, stored->id).ok());
+  PassReport moved = Pass(*monitor, TestNow() + absl::Minutes(1));
+  EXPECT_EQ(moved.verdicts_written, 1);
+  EXPECT_EQ(Latest(licensed.id).licence_id, stored->id);
+  EXPECT_EQ(Latest(licensed.id).status, VerdictStatus::kCompliant);
+}
+
+TEST_F(FleetMonitorTest, PassPrunesTelemetrySamplesOlderThanTheRetention) {
+  const Device d = Add("gpu");
+  Telemetry old_sample;
+  old_sample.device_id = d.id;
+  old_sample.time = TestNow() - absl::Hours(24 * 31);
+  Telemetry recent = old_sample;
+  recent.time = TestNow() - absl::Hours(24 * 29);
+  ASSERT_EQ(store().RecordTelemetry({old_sample, recent}, absl::Minutes(5)).value_or(-1), 2);
+  auto monitor = Monitor();  // Default retention: 30 days.
+  PassReport r = Pass(*monitor);
+  EXPECT_EQ(r.telemetry_samples_deleted, 1);
+  auto left = store().ListTelemetrySamples(d.id, absl::UnixEpoch(), TestNow(), 10);
+  ASSERT_TRUE(left.ok()) << left.status();
+  ASSERT_EQ(left->samples.size(), 1u);
+  EXPECT_EQ(left->samples[0].time, recent.time);
+  // Zero retention keeps everything.
+  FleetMonitorOptions keep;
+  keep.telemetry_retention = absl::ZeroDuration();
+  auto keeper = Monitor(keep);
+  EXPECT_EQ(Pass(*keeper, TestNow() + absl::Hours(24 * 60)).telemetry_samples_deleted, 0);
+  EXPECT_EQ(store().ListTelemetrySamples(d.id, absl::UnixEpoch(), TestNow(), 10)->samples.size(),
+            1u);
+}
+
 TEST_F(FleetMonitorTest, ShipmentReconciliation) {
   Device proven = Add("proven", {.serial = "S-1"});
   MeasureAt(proven, testing::kSingaporeDc, TestNow() - absl::Minutes(5));

@@ -237,6 +237,7 @@ std::optional<Decision> VerdictEngine::Reuse(const DeviceInput& in, const std::s
   d.verdict.id = 0;
   d.verdict.time = now;
   d.verdict.assurance = in.device->key.assurance;
+  d.verdict.licence_id = in.licence != nullptr ? in.licence->id : 0;
   d.has_estimate = prev.estimate_radius_km > 0;
   d.region_inconsistent = j.value("inconsistent", false);
   d.status_since = TimeField(j, "status_since");
@@ -254,6 +255,7 @@ Decision VerdictEngine::Decide(const DeviceInput& in, absl::Time now) const {
   v.status = VerdictStatus::kUnproven;
   v.robustness_f = options_.robustness_f;
   v.assurance = in.device->key.assurance;
+  v.licence_id = in.licence != nullptr ? in.licence->id : 0;
 
   for (const MinRtt& r : in.rtts) {
     if (!d.last_measurement.has_value() || r.last_time > *d.last_measurement) {

@@ -100,6 +100,8 @@ class VerdictEngine {
   // the window; DistanceBound::landmark is the store's landmark id.
   std::vector<geo::DistanceBound> Bounds(absl::Span<const MinRtt> rtts, absl::Time now) const;
 
+  // The verdict's licence_id is the licence it is judged against: input.licence's id, 0 when
+  // none (also on a reused verdict, so that a move to a licence with the same geometry shows).
   Decision Decide(const DeviceInput& input, absl::Time now) const;
 
   const VerdictEngineOptions& options() const { return options_; }

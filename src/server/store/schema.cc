@@ -217,9 +217,31 @@ ALTER TABLE devices ADD COLUMN prev_key_bound_at_ns BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE devices ADD COLUMN prev_key_superseded_at_ns BIGINT NOT NULL DEFAULT 0;
 )sql";
 
+// Schema v4 (health history, compliance over time): the licence each verdict was judged
+// against, with indexes to read a licence's verdicts by time and a device's verdicts by time;
+// the sampled history of agent telemetry, read per device by time and pruned by time.
+constexpr char kMigration4[] = R"sql(
+ALTER TABLE verdicts ADD COLUMN licence_id BIGINT REFERENCES licences(id);
+CREATE INDEX verdicts_by_licence_time ON verdicts (licence_id, time_ns, device_id);
+CREATE INDEX verdicts_by_device_time ON verdicts (device_id, time_ns, id);
+CREATE TABLE telemetry_samples (
+  id {{ID}},
+  device_id BIGINT NOT NULL REFERENCES devices(id),
+  time_ns BIGINT NOT NULL,
+  temperature_c DOUBLE PRECISION NOT NULL,
+  power_w DOUBLE PRECISION NOT NULL,
+  utilization_pct DOUBLE PRECISION NOT NULL,
+  ecc_uncorrected BIGINT NOT NULL,
+  xid_count BIGINT NOT NULL,
+  last_xid BIGINT NOT NULL
+);
+CREATE INDEX telemetry_samples_by_device_time ON telemetry_samples (device_id, time_ns, id);
+CREATE INDEX telemetry_samples_by_time ON telemetry_samples (time_ns);
+)sql";
+
 const std::vector<Migration>& Migrations() {
-  static const auto* migrations =
-      new std::vector<Migration>{{1, kMigration1}, {2, kMigration2}, {3, kMigration3}};
+  static const auto* migrations = new std::vector<Migration>{
+      {1, kMigration1}, {2, kMigration2}, {3, kMigration3}, {4, kMigration4}};
   return *migrations;
 }
 

@@ -410,7 +410,7 @@ std::string MeasurementInsertSql(int rows) {
 // ---- Verdicts.
 constexpr char kVerdictColumns[] =
     "id, device_id, time_ns, status, reason, region_summary_json, estimate_latitude_deg, "
-    "estimate_longitude_deg, estimate_radius_km, robustness_f, assurance_level";
+    "estimate_longitude_deg, estimate_radius_km, robustness_f, assurance_level, licence_id";
 absl::StatusOr<Verdict> ReadVerdict(SqlStatement* s) {
   Verdict v;
   v.id = s->ColumnInt64(0);
@@ -424,6 +424,7 @@ absl::StatusOr<Verdict> ReadVerdict(SqlStatement* s) {
   v.estimate_radius_km = s->ColumnDouble(8);
   v.robustness_f = static_cast<int>(s->ColumnInt64(9));
   LC_ASSIGN_OR_RETURN(v.assurance, ToAssurance(s->ColumnInt64(10)));
+  v.licence_id = s->ColumnInt64(11);
   return v;
 }
 
@@ -452,7 +453,7 @@ absl::StatusOr<Alert> ReadAlert(SqlStatement* s) {
 constexpr char kVerdictColumnsOfV[] =
     "v.id, v.device_id, v.time_ns, v.status, v.reason, v.region_summary_json, "
     "v.estimate_latitude_deg, v.estimate_longitude_deg, v.estimate_radius_km, v.robustness_f, "
-    "v.assurance_level";
+    "v.assurance_level, v.licence_id";
 
 // ---- Sites.
 constexpr char kSiteColumns[] =
@@ -1083,14 +1084,14 @@ absl::StatusOr<int64_t> SqlStore::AppendVerdictLocked(const Verdict& verdict) {
         SqlStatement * s,
         db_->Prepare("INSERT INTO verdicts (device_id, time_ns, status, reason, "
                      "region_summary_json, estimate_latitude_deg, estimate_longitude_deg, "
-                     "estimate_radius_km, robustness_f, assurance_level) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+                     "estimate_radius_km, robustness_f, assurance_level, licence_id) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
     ResetOnExit reset(s);
     BindFrom(s, 1, verdict.device_id, Nanos(verdict.time), VerdictStatusName(verdict.status),
              verdict.reason, verdict.region_summary_json, verdict.estimate_latitude_deg,
              verdict.estimate_longitude_deg, verdict.estimate_radius_km,
              static_cast<int64_t>(verdict.robustness_f),
-             static_cast<int64_t>(verdict.assurance));
+             static_cast<int64_t>(verdict.assurance), OptionalId{verdict.licence_id});
     LC_ASSIGN_OR_RETURN(id, ReturnedId(s));
   }
   // The device's pointer to its latest verdict (what LatestVerdicts reads); never moves back.
@@ -1685,13 +1686,13 @@ absl::Status SqlStore::AppendVerdictChunkLocked(const std::vector<Verdict>& verd
     }
   }
   {
-    std::vector<std::string> values(rows, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    std::vector<std::string> values(rows, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     LC_ASSIGN_OR_RETURN(
         SqlStatement * s,
         db_->Prepare(absl::StrCat(
             "INSERT INTO verdicts (device_id, time_ns, status, reason, region_summary_json, "
             "estimate_latitude_deg, estimate_longitude_deg, estimate_radius_km, robustness_f, "
-            "assurance_level) VALUES ",
+            "assurance_level, licence_id) VALUES ",
             absl::StrJoin(values, ", "))));
     ResetOnExit reset(s);
     int index = 1;
@@ -1700,7 +1701,8 @@ absl::Status SqlStore::AppendVerdictChunkLocked(const std::vector<Verdict>& verd
       index = BindFrom(s, index, v.device_id, Nanos(v.time), VerdictStatusName(v.status),
                        v.reason, v.region_summary_json, v.estimate_latitude_deg,
                        v.estimate_longitude_deg, v.estimate_radius_km,
-                       static_cast<int64_t>(v.robustness_f), static_cast<int64_t>(v.assurance));
+                       static_cast<int64_t>(v.robustness_f), static_cast<int64_t>(v.assurance),
+                       OptionalId{v.licence_id});
     }
     auto done = s->Next();
     if (!done.ok()) {
@@ -1742,6 +1744,161 @@ absl::Status SqlStore::ResolveAlert(int64_t id, absl::Time at) {
   if (!row) return NotFound("alert", id);
   return absl::FailedPreconditionError(
       absl::StrCat("store: alert ", id, " is already resolved"));
+}
+
+// ---------------------------------------------------------------- Schema v4: history
+
+absl::StatusOr<int64_t> SqlStore::RecordTelemetry(const std::vector<Telemetry>& reports,
+                                                  absl::Duration sample_interval) {
+  if (sample_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("store: telemetry sample interval must be >= 0");
+  }
+  if (reports.empty()) return 0;
+  absl::MutexLock lock(&mu_);
+  LC_RETURN_IF_ERROR(db_->Begin());
+  int64_t appended = 0;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    absl::StatusOr<bool> sampled = RecordTelemetryLocked(reports[i], sample_interval);
+    if (!sampled.ok()) {
+      (void)db_->ExecScript("ROLLBACK");
+      return Context(sampled.status(), absl::StrCat("store: telemetry reports[", i,
+                                                    "] (device ", reports[i].device_id, ")"));
+    }
+    if (*sampled) ++appended;
+  }
+  LC_RETURN_IF_ERROR(Context(Commit(), "store: telemetry commit"));
+  return appended;
+}
+
+absl::StatusOr<bool> SqlStore::RecordTelemetryLocked(const Telemetry& t,
+                                                     absl::Duration sample_interval) {
+  {
+    LC_ASSIGN_OR_RETURN(
+        SqlStatement * s,
+        db_->Prepare(absl::StrCat(
+            "INSERT INTO telemetry (", kTelemetryColumns,
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+            "time_ns = excluded.time_ns, temperature_c = excluded.temperature_c, "
+            "power_w = excluded.power_w, utilization_pct = excluded.utilization_pct, "
+            "ecc_uncorrected = excluded.ecc_uncorrected, xid_count = excluded.xid_count, "
+            "last_xid = excluded.last_xid WHERE excluded.time_ns >= telemetry.time_ns")));
+    ResetOnExit reset(s);
+    BindFrom(s, 1, t.device_id, Nanos(t.time), t.temperature_c, t.power_w, t.utilization_pct,
+             t.ecc_uncorrected, t.xid_count, t.last_xid);
+    LC_ASSIGN_OR_RETURN(bool unused, s->Next());
+    (void)unused;
+  }
+  {
+    LC_ASSIGN_OR_RETURN(
+        SqlStatement * s,
+        db_->Prepare("SELECT time_ns, ecc_uncorrected, xid_count, last_xid FROM "
+                     "telemetry_samples WHERE device_id = ? AND time_ns <= ? "
+                     "ORDER BY time_ns DESC, id DESC LIMIT 1"));
+    ResetOnExit reset(s);
+    BindFrom(s, 1, t.device_id, Nanos(t.time));
+    LC_ASSIGN_OR_RETURN(bool row, s->Next());
+    if (row) {
+      const absl::Time previous = FromNanos(s->ColumnInt64(0));
+      const bool counters_changed = s->ColumnInt64(1) != t.ecc_uncorrected ||
+                                    s->ColumnInt64(2) != t.xid_count ||
+                                    s->ColumnInt64(3) != t.last_xid;
+      if (!counters_changed && t.time - previous < sample_interval) return false;
+      if (!counters_changed && t.time == previous) return false;
+    }
+  }
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare(absl::StrCat("INSERT INTO telemetry_samples (",
+                                                kTelemetryColumns,
+                                                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, t.device_id, Nanos(t.time), t.temperature_c, t.power_w, t.utilization_pct,
+           t.ecc_uncorrected, t.xid_count, t.last_xid);
+  LC_ASSIGN_OR_RETURN(bool unused, s->Next());
+  (void)unused;
+  return true;
+}
+
+absl::StatusOr<TelemetryHistory> SqlStore::ListTelemetrySamples(int64_t device_id,
+                                                                absl::Time since,
+                                                                absl::Time until, int limit) {
+  limit = ClampLimit(limit);
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare(absl::StrCat("SELECT ", kTelemetryColumns,
+                                " FROM telemetry_samples WHERE device_id = ? AND time_ns >= ? "
+                                "AND time_ns <= ? ORDER BY time_ns DESC, id DESC LIMIT ?")));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, device_id, Nanos(since), Nanos(until), limit + 1);
+  LC_ASSIGN_OR_RETURN(std::vector<Telemetry> newest_first, ReadAll<Telemetry>(s, ReadTelemetry));
+  TelemetryHistory history;
+  if (static_cast<int>(newest_first.size()) > limit) {
+    history.truncated = true;
+    newest_first.resize(limit);
+  }
+  history.samples.assign(newest_first.rbegin(), newest_first.rend());
+  return history;
+}
+
+absl::StatusOr<int64_t> SqlStore::DeleteTelemetrySamplesBefore(absl::Time before) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("DELETE FROM telemetry_samples WHERE time_ns < ? RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, Nanos(before));
+  int64_t deleted = 0;
+  while (true) {
+    absl::StatusOr<bool> row = s->Next();
+    if (!row.ok()) return Context(row.status(), "store: deleting old telemetry samples");
+    if (!*row) break;
+    ++deleted;
+  }
+  return deleted;
+}
+
+absl::StatusOr<std::vector<VerdictPoint>> SqlStore::ListLicenceVerdictHistory(
+    int64_t licence_id, absl::Time since, absl::Time until) {
+  // Devices judged against the licence by `until` (verdicts_by_licence_time), then per device
+  // its verdicts in the range and its latest before it (verdicts_by_device_time).
+  static constexpr char kSql[] =
+      "WITH devs AS (SELECT DISTINCT device_id FROM verdicts WHERE licence_id = ? "
+      "AND time_ns <= ?) "
+      "SELECT v.device_id, v.time_ns, v.status, v.licence_id, v.id FROM verdicts v "
+      "JOIN devs ON v.device_id = devs.device_id WHERE v.time_ns >= ? AND v.time_ns <= ? "
+      "UNION ALL "
+      "SELECT v.device_id, v.time_ns, v.status, v.licence_id, v.id FROM verdicts v "
+      "WHERE v.id IN (SELECT (SELECT p.id FROM verdicts p WHERE p.device_id = devs.device_id "
+      "AND p.time_ns < ? ORDER BY p.time_ns DESC, p.id DESC LIMIT 1) FROM devs) "
+      "ORDER BY 2, 5";
+  return OnReader([&](SqlDatabase& db) -> absl::StatusOr<std::vector<VerdictPoint>> {
+    LC_ASSIGN_OR_RETURN(SqlStatement * s, db.Prepare(kSql));
+    ResetOnExit reset(s);
+    BindFrom(s, 1, licence_id, Nanos(until), Nanos(since), Nanos(until), Nanos(since));
+    return ReadAll<VerdictPoint>(s, [](SqlStatement* row) -> absl::StatusOr<VerdictPoint> {
+      VerdictPoint p;
+      p.device_id = row->ColumnInt64(0);
+      p.time = FromNanos(row->ColumnInt64(1));
+      LC_ASSIGN_OR_RETURN(p.status, ParseVerdictStatus(row->ColumnText(2)));
+      p.licence_id = row->ColumnInt64(3);
+      return p;
+    });
+  });
+}
+
+absl::Status SqlStore::SetDeviceLicence(int64_t device_id, int64_t licence_id) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare("UPDATE devices SET licence_id = ? WHERE id = ? RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, OptionalId{licence_id}, device_id);
+  absl::StatusOr<bool> row = s->Next();
+  if (!row.ok()) {
+    return Context(row.status(), absl::StrCat("store: licence ", licence_id, " for device ",
+                                              device_id));
+  }
+  if (!*row) return NotFound("device", device_id);
+  return absl::OkStatus();
 }
 
 }  // namespace lightcone::server::internal

@@ -96,6 +96,15 @@ class SqlStore : public Store {
       std::optional<int64_t> organization_id) override;
   absl::Status AppendVerdicts(const std::vector<Verdict>& verdicts) override;
   absl::Status ResolveAlert(int64_t id, absl::Time at) override;
+  // Schema v4.
+  absl::StatusOr<int64_t> RecordTelemetry(const std::vector<Telemetry>& reports,
+                                          absl::Duration sample_interval) override;
+  absl::StatusOr<TelemetryHistory> ListTelemetrySamples(int64_t device_id, absl::Time since,
+                                                        absl::Time until, int limit) override;
+  absl::StatusOr<int64_t> DeleteTelemetrySamplesBefore(absl::Time before) override;
+  absl::StatusOr<std::vector<VerdictPoint>> ListLicenceVerdictHistory(
+      int64_t licence_id, absl::Time since, absl::Time until) override;
+  absl::Status SetDeviceLicence(int64_t device_id, int64_t licence_id) override;
 
  private:
   SqlStore(std::unique_ptr<SqlDatabase> db, std::unique_ptr<SqlDatabase> reader)
@@ -116,6 +125,11 @@ class SqlStore : public Store {
   // latest_verdict_id, inside the caller's transaction.
   absl::Status AppendVerdictChunkLocked(const std::vector<Verdict>& verdicts, size_t first,
                                         size_t rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Upserts the latest health and appends a sample when due (RecordTelemetry's rule), inside
+  // the caller's transaction; returns whether a sample was appended.
+  absl::StatusOr<bool> RecordTelemetryLocked(const Telemetry& report,
+                                             absl::Duration sample_interval)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Commit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const SqlDialect db_dialect_;

@@ -145,7 +145,8 @@ struct DeviceEvent {
   std::string details_json = "{}";
 };
 
-// The latest health an agent reported for a device (time series live in Prometheus).
+// The health an agent reported for a device at one time: the latest report (PutTelemetry,
+// GetTelemetry) or one sample of its history (schema v4, RecordTelemetry).
 struct Telemetry {
   int64_t device_id = 0;
   absl::Time time = absl::UnixEpoch();
@@ -155,6 +156,12 @@ struct Telemetry {
   int64_t ecc_uncorrected = 0;
   int64_t xid_count = 0;  // XID events since the agent started.
   int64_t last_xid = 0;   // 0 when none.
+};
+
+// Schema v4. A device's health samples in a time range (Store::ListTelemetrySamples).
+struct TelemetryHistory {
+  std::vector<Telemetry> samples;  // Oldest first.
+  bool truncated = false;          // Older samples in the range were left out (the limit).
 };
 
 struct AllowedSite {
@@ -257,6 +264,16 @@ struct Verdict {
   double estimate_radius_km = 0;
   int robustness_f = 0;  // Number of lying landmarks the verdict tolerates.
   AssuranceLevel assurance = AssuranceLevel::kL0;
+  // Schema v4. The licence the verdict was judged against; 0 when the GPU had none.
+  int64_t licence_id = 0;
+};
+
+// Schema v4. One verdict as the licence history needs it (Store::ListLicenceVerdictHistory).
+struct VerdictPoint {
+  int64_t device_id = 0;
+  absl::Time time = absl::UnixEpoch();
+  VerdictStatus status = VerdictStatus::kUnproven;
+  int64_t licence_id = 0;  // 0 when the verdict was judged against no licence.
 };
 
 enum class AlertState { kOpen, kAcknowledged, kResolved };
@@ -459,6 +476,43 @@ class Store {
   // Moves an open or acknowledged alert to resolved (recording `at` in the alerts table).
   // FailedPrecondition when already resolved; NotFound for an unknown id.
   virtual absl::Status ResolveAlert(int64_t id, absl::Time at) = 0;
+
+  // ---- Schema v4 -------------------------------------------------------------------------
+
+  // Records agent reports in one transaction. Each report replaces its device's latest
+  // health exactly as PutTelemetry does, and is also appended to the device's history as a
+  // sample when the device's previous sample (the newest one at or before the report's time)
+  // is missing, is at least `sample_interval` older than the report, or differs from it in
+  // ecc_uncorrected, xid_count or last_xid (an XID or ECC change is never thinned away; an
+  // identical report resubmitted is not stored twice). Returns the number of samples
+  // appended. All or none: InvalidArgument naming the index of the first report for an
+  // unknown device; InvalidArgument for a negative sample_interval.
+  virtual absl::StatusOr<int64_t> RecordTelemetry(const std::vector<Telemetry>& reports,
+                                                  absl::Duration sample_interval) = 0;
+  // The newest `limit` samples of a device with since <= time <= until, returned oldest
+  // first; `truncated` when older samples in the range were left out. limit <= 0 means
+  // kDefaultPageSize; larger than kMaxPageSize is clamped. An unknown device has no samples.
+  virtual absl::StatusOr<TelemetryHistory> ListTelemetrySamples(int64_t device_id,
+                                                                absl::Time since,
+                                                                absl::Time until,
+                                                                int limit) = 0;
+  // Deletes every sample (of every device) with time < `before`; returns how many. The
+  // latest health of GetTelemetry is kept.
+  virtual absl::StatusOr<int64_t> DeleteTelemetrySamplesBefore(absl::Time before) = 0;
+
+  // What a licence's compliance over time is computed from (docs/api.md "Compliance over
+  // time"): for every device that has a verdict judged against `licence_id` at or before
+  // `until`, its verdicts with since <= time <= until - whatever licence they were judged
+  // against, so that a device that moved to another licence stops counting - plus its latest
+  // verdict before `since` (when it has one). Ordered by time, then verdict id (a device's
+  // latest verdict at an instant is its last row at or before that instant).
+  virtual absl::StatusOr<std::vector<VerdictPoint>> ListLicenceVerdictHistory(
+      int64_t licence_id, absl::Time since, absl::Time until) = 0;
+
+  // Sets only device `device_id`'s licence (0 = none), leaving every other column alone (in
+  // particular a key bound meanwhile, which a read-modify-write UpdateDevice could erase).
+  // NotFound for an unknown device; InvalidArgument for an unknown licence.
+  virtual absl::Status SetDeviceLicence(int64_t device_id, int64_t licence_id) = 0;
 };
 
 }  // namespace lightcone::server

@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -1766,7 +1767,7 @@ TEST_P(StoreTest, MigratesV2DatabaseToV3WithEmptyPreviousKeys) {
   auto reopened = backend_->Open();
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   store_ = *std::move(reopened);
-  EXPECT_EQ(store_->SchemaVersion().value_or(-1), 3);
+  EXPECT_EQ(store_->SchemaVersion().value_or(-1), internal::LatestSchemaVersion());
   auto device = store_->GetDeviceByUuid("GPU-v2");
   ASSERT_TRUE(device.ok()) << device.status();
   EXPECT_EQ(device->key.public_key, "key");
@@ -1791,8 +1792,301 @@ TEST_P(StoreTest, MigratesV2DatabaseToV3WithEmptyPreviousKeys) {
   store_.reset();
   auto again = backend_->Open();
   ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ((*again)->SchemaVersion().value_or(-1), 3);
+  EXPECT_EQ((*again)->SchemaVersion().value_or(-1), internal::LatestSchemaVersion());
   EXPECT_EQ((*again)->GetDevice(1)->previous_key.key_id, "kid");
+}
+
+// ---- Schema v4: health history, compliance over time -------------------------------------
+
+Telemetry Report(int64_t device_id, int64_t time_s, double temperature_c, int64_t xid_count = 0,
+                 int64_t last_xid = 0, int64_t ecc = 0) {
+  Telemetry t;
+  t.device_id = device_id;
+  t.time = absl::FromUnixSeconds(time_s);
+  t.temperature_c = temperature_c;
+  t.power_w = 400;
+  t.utilization_pct = 90;
+  t.ecc_uncorrected = ecc;
+  t.xid_count = xid_count;
+  t.last_xid = last_xid;
+  return t;
+}
+
+std::vector<int64_t> SampleSeconds(const TelemetryHistory& history) {
+  std::vector<int64_t> out;
+  for (const Telemetry& t : history.samples) out.push_back(absl::ToUnixSeconds(t.time));
+  return out;
+}
+
+TEST_P(StoreTest, RecordTelemetrySamplesByIntervalAndKeepsEveryXidOrEccChange) {
+  const Organization org = MakeOrganization("acme");
+  const Device device = MakeDevice(org.id, "GPU-1");
+  const Device other = MakeDevice(org.id, "GPU-2");
+  const absl::Duration interval = absl::Seconds(300);
+  // t=0 first sample; 100, 200 thinned; 300 due; 400 XID changed (kept inside the interval);
+  // 450 same counters as 400: thinned; 500 ECC changed: kept; 800 due again.
+  const std::vector<std::pair<Telemetry, bool>> reports = {
+      {Report(device.id, 1'000, 60), true},
+      {Report(device.id, 1'100, 61), false},
+      {Report(device.id, 1'200, 62), false},
+      {Report(device.id, 1'300, 63), true},
+      {Report(device.id, 1'400, 64, 1, 79), true},
+      {Report(device.id, 1'450, 65, 1, 79), false},
+      {Report(device.id, 1'500, 66, 1, 79, 2), true},
+      {Report(device.id, 1'800, 67, 1, 79, 2), true},
+  };
+  for (const auto& [report, sampled] : reports) {
+    auto appended = store_->RecordTelemetry({report}, interval);
+    ASSERT_TRUE(appended.ok()) << appended.status();
+    EXPECT_EQ(*appended, sampled ? 1 : 0) << "report at " << report.time;
+  }
+  // The same report again is not stored twice; the latest health follows every report.
+  EXPECT_EQ(store_->RecordTelemetry({reports.back().first}, interval).value_or(-1), 0);
+  auto latest = store_->GetTelemetry(device.id);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(latest->time, absl::FromUnixSeconds(1'800));
+  EXPECT_DOUBLE_EQ(latest->temperature_c, 67);
+
+  auto history = store_->ListTelemetrySamples(device.id, absl::FromUnixSeconds(0),
+                                              absl::FromUnixSeconds(10'000), 100);
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_THAT(SampleSeconds(*history), ElementsAre(1'000, 1'300, 1'400, 1'500, 1'800));
+  EXPECT_FALSE(history->truncated);
+  ASSERT_THAT(history->samples, SizeIs(5));
+  const Telemetry& xid = history->samples[2];
+  EXPECT_EQ(xid.device_id, device.id);
+  EXPECT_DOUBLE_EQ(xid.temperature_c, 64);
+  EXPECT_DOUBLE_EQ(xid.power_w, 400);
+  EXPECT_DOUBLE_EQ(xid.utilization_pct, 90);
+  EXPECT_EQ(xid.xid_count, 1);
+  EXPECT_EQ(xid.last_xid, 79);
+  EXPECT_EQ(history->samples[3].ecc_uncorrected, 2);
+
+  // A batch: all or none, and the error names the report.
+  const std::vector<Telemetry> bad = {Report(other.id, 1'000, 50),
+                                      Report(other.id + 100, 1'000, 50)};
+  auto rejected = store_->RecordTelemetry(bad, interval);
+  EXPECT_EQ(rejected.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(rejected.status().message()), ::testing::HasSubstr("reports[1]"));
+  EXPECT_EQ(store_->GetTelemetry(other.id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(store_->ListTelemetrySamples(other.id, absl::UnixEpoch(),
+                                           absl::FromUnixSeconds(10'000), 10)
+                  ->samples,
+              SizeIs(0));
+  EXPECT_EQ(store_->RecordTelemetry({Report(other.id, 1, 1)}, absl::Seconds(-1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Interval 0: every report with a new time is a sample.
+  EXPECT_EQ(store_->RecordTelemetry({Report(other.id, 1'000, 50), Report(other.id, 1'001, 51)},
+                                    absl::ZeroDuration())
+                .value_or(-1),
+            2);
+}
+
+TEST_P(StoreTest, TelemetrySamplesRangeTruncationAndPruning) {
+  const Organization org = MakeOrganization("acme");
+  const Device device = MakeDevice(org.id, "GPU-1");
+  const Device other = MakeDevice(org.id, "GPU-2");
+  std::vector<Telemetry> reports;
+  for (int i = 0; i < 10; ++i) reports.push_back(Report(device.id, 1'000 + 60 * i, 50 + i));
+  reports.push_back(Report(other.id, 1'000, 40));
+  ASSERT_EQ(store_->RecordTelemetry(reports, absl::Seconds(60)).value_or(-1), 11);
+
+  // Inclusive range [1120, 1360]: 1120, 1180, 1240, 1300, 1360.
+  auto all = store_->ListTelemetrySamples(device.id, absl::FromUnixSeconds(1'120),
+                                          absl::FromUnixSeconds(1'360), 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_THAT(SampleSeconds(*all), ElementsAre(1'120, 1'180, 1'240, 1'300, 1'360));
+  EXPECT_FALSE(all->truncated);
+  // The newest `limit`, oldest first, flagged truncated.
+  auto newest = store_->ListTelemetrySamples(device.id, absl::FromUnixSeconds(1'120),
+                                             absl::FromUnixSeconds(1'360), 2);
+  ASSERT_TRUE(newest.ok()) << newest.status();
+  EXPECT_THAT(SampleSeconds(*newest), ElementsAre(1'300, 1'360));
+  EXPECT_TRUE(newest->truncated);
+  // Exactly `limit` samples in the range: not truncated.
+  auto exact = store_->ListTelemetrySamples(device.id, absl::FromUnixSeconds(1'120),
+                                            absl::FromUnixSeconds(1'360), 5);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_FALSE(exact->truncated);
+  EXPECT_THAT(store_->ListTelemetrySamples(device.id + 100, absl::UnixEpoch(),
+                                           absl::FromUnixSeconds(10'000), 10)
+                  ->samples,
+              SizeIs(0));
+
+  // Pruning: strictly older than the cutoff, every device; the latest health stays.
+  auto deleted = store_->DeleteTelemetrySamplesBefore(absl::FromUnixSeconds(1'180));
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 4);  // device: 1000, 1060, 1120; other: 1000.
+  auto left = store_->ListTelemetrySamples(device.id, absl::UnixEpoch(),
+                                           absl::FromUnixSeconds(10'000), 100);
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(SampleSeconds(*left).front(), 1'180);
+  EXPECT_THAT(left->samples, SizeIs(7));
+  EXPECT_TRUE(store_->GetTelemetry(other.id).ok());
+  EXPECT_EQ(store_->DeleteTelemetrySamplesBefore(absl::FromUnixSeconds(1'180)).value_or(-1), 0);
+}
+
+TEST_P(StoreTest, VerdictsRoundTripLicenceId) {
+  const Organization org = MakeOrganization("acme");
+  const Licence licence = MakeLicence(org.id, "EL-1");
+  const Device device = MakeDevice(org.id, "GPU-1", licence.id);
+  Verdict v;
+  v.device_id = device.id;
+  v.time = absl::FromUnixSeconds(100);
+  v.licence_id = licence.id;
+  auto appended = store_->AppendVerdict(v);
+  ASSERT_TRUE(appended.ok()) << appended.status();
+  EXPECT_EQ(appended->licence_id, licence.id);
+  EXPECT_EQ(store_->LatestVerdict(device.id)->licence_id, licence.id);
+  v.time = absl::FromUnixSeconds(200);
+  v.licence_id = 0;
+  ASSERT_TRUE(store_->AppendVerdicts({v}).ok());
+  EXPECT_EQ(store_->LatestVerdict(device.id)->licence_id, 0);
+  auto latest = store_->LatestVerdicts(std::nullopt);
+  ASSERT_TRUE(latest.ok());
+  ASSERT_THAT(*latest, SizeIs(1));
+  EXPECT_EQ((*latest)[0].licence_id, 0);
+  auto page = store_->ListVerdicts(device.id, {});
+  ASSERT_TRUE(page.ok());
+  ASSERT_THAT(page->items, SizeIs(2));
+  EXPECT_EQ(page->items[0].licence_id, licence.id);
+  EXPECT_EQ(page->items[1].licence_id, 0);
+  v.licence_id = licence.id + 50;  // Unknown licence.
+  EXPECT_EQ(store_->AppendVerdict(v).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->AppendVerdicts({v}).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreTest, LicenceVerdictHistoryRowsIncludeMovesToOtherLicences) {
+  const Organization org = MakeOrganization("acme");
+  const Licence a = MakeLicence(org.id, "EL-A");
+  const Licence b = MakeLicence(org.id, "EL-B");
+  const Device d1 = MakeDevice(org.id, "GPU-1", a.id);
+  const Device d2 = MakeDevice(org.id, "GPU-2", a.id);
+  const Device d3 = MakeDevice(org.id, "GPU-3", b.id);
+  const Device d4 = MakeDevice(org.id, "GPU-4", a.id);
+  auto verdict = [&](const Device& d, int64_t time_s, VerdictStatus status, int64_t licence) {
+    Verdict v;
+    v.device_id = d.id;
+    v.time = absl::FromUnixSeconds(time_s);
+    v.status = status;
+    v.licence_id = licence;
+    return v;
+  };
+  ASSERT_TRUE(store_
+                  ->AppendVerdicts({
+                      verdict(d1, 50, VerdictStatus::kUnproven, a.id),   // before: superseded
+                      verdict(d1, 90, VerdictStatus::kCompliant, a.id),  // latest before since
+                      verdict(d1, 150, VerdictStatus::kViolation, a.id),
+                      verdict(d2, 120, VerdictStatus::kCompliant, a.id),
+                      verdict(d2, 180, VerdictStatus::kCompliant, b.id),  // moved to B
+                      verdict(d3, 110, VerdictStatus::kCompliant, b.id),  // never A
+                      verdict(d4, 300, VerdictStatus::kCompliant, a.id),  // after until
+                  })
+                  .ok());
+  auto rows = store_->ListLicenceVerdictHistory(a.id, absl::FromUnixSeconds(100),
+                                                absl::FromUnixSeconds(200));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  std::vector<std::tuple<int64_t, int64_t, VerdictStatus, int64_t>> got;
+  for (const VerdictPoint& p : *rows) {
+    got.emplace_back(p.device_id, absl::ToUnixSeconds(p.time), p.status, p.licence_id);
+  }
+  EXPECT_THAT(got, ElementsAre(std::make_tuple(d1.id, 90, VerdictStatus::kCompliant, a.id),
+                               std::make_tuple(d2.id, 120, VerdictStatus::kCompliant, a.id),
+                               std::make_tuple(d1.id, 150, VerdictStatus::kViolation, a.id),
+                               std::make_tuple(d2.id, 180, VerdictStatus::kCompliant, b.id)));
+  auto none = store_->ListLicenceVerdictHistory(a.id + b.id + 10, absl::FromUnixSeconds(0),
+                                                absl::FromUnixSeconds(1'000));
+  ASSERT_TRUE(none.ok());
+  EXPECT_THAT(*none, SizeIs(0));
+}
+
+TEST_P(StoreTest, SetDeviceLicenceKeepsABoundKey) {
+  const Organization org = MakeOrganization("acme");
+  const Licence licence = MakeLicence(org.id, "EL-1");
+  const Device device = MakeDevice(org.id, "GPU-1");
+  // The agent binds a key after an operator read the device (the PATCH race).
+  Device bound = device;
+  bound.key = {"key-1", "kid-1", AssuranceLevel::kL1, absl::FromUnixSeconds(5), ""};
+  ASSERT_TRUE(store_->UpdateDevice(bound).ok());
+  ASSERT_TRUE(store_->SetDeviceLicence(device.id, licence.id).ok());
+  auto after = store_->GetDevice(device.id);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->licence_id, licence.id);
+  EXPECT_EQ(after->key.public_key, "key-1");
+  EXPECT_EQ(after->key.key_id, "kid-1");
+  EXPECT_EQ(after->key.assurance, AssuranceLevel::kL1);
+  ASSERT_TRUE(store_->SetDeviceLicence(device.id, 0).ok());
+  EXPECT_EQ(store_->GetDevice(device.id)->licence_id, 0);
+  EXPECT_EQ(store_->SetDeviceLicence(device.id + 100, licence.id).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->SetDeviceLicence(device.id, licence.id + 100).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetDevice(device.id)->licence_id, 0);
+}
+
+TEST_P(StoreTest, MigratesV3DatabaseToV4WithVerdictsWithoutLicence) {
+  store_.reset();
+  ASSERT_TRUE(backend_->NewLocation().ok());
+  {
+    auto raw = backend_->OpenRaw();
+    ASSERT_TRUE(raw.ok()) << raw.status();
+    internal::SqlDatabase& db = **raw;
+    ASSERT_TRUE(internal::RunMigrationsUpTo(db, 3).ok());
+    ASSERT_EQ(internal::CurrentSchemaVersion(db).value_or(-1), 3);
+    const std::string blob_key = db.dialect() == internal::SqlDialect::kSqlite
+                                     ? "X'6b6579'"
+                                     : "'\\x6b6579'::bytea";
+    ASSERT_TRUE(db.ExecScript(absl::StrCat(
+                      "INSERT INTO organizations (id, name, created_at_ns) VALUES (1, 'acme', 5);"
+                      "INSERT INTO devices (id, organization_id, host_id, licence_id, uuid, "
+                      "serial, ueid, model, key_public_key, key_id, assurance_level, "
+                      "first_seen_ns, last_seen_ns) VALUES "
+                      "(1, 1, NULL, NULL, 'GPU-v3', 'S1', '', 'H100', ",
+                      blob_key, ", 'kid', 0, 9, 10);"
+                      "INSERT INTO verdicts (id, device_id, time_ns, status, reason, "
+                      "region_summary_json, estimate_latitude_deg, estimate_longitude_deg, "
+                      "estimate_radius_km, robustness_f, assurance_level) VALUES "
+                      "(1, 1, 1000000000, 'compliant', 'ok', '{}', 1, 2, 3, 1, 0);"
+                      "UPDATE devices SET latest_verdict_id = 1;"
+                      "INSERT INTO telemetry (device_id, time_ns, temperature_c, power_w, "
+                      "utilization_pct, ecc_uncorrected, xid_count, last_xid) VALUES "
+                      "(1, 2000000000, 55, 300, 80, 0, 0, 0);"))
+                    .ok());
+    if (db.dialect() == internal::SqlDialect::kPostgres) {
+      for (const char* table : {"organizations", "devices", "verdicts"}) {
+        ASSERT_TRUE(db.ExecScript(absl::StrCat("SELECT setval(pg_get_serial_sequence('", table,
+                                               "', 'id'), (SELECT MAX(id) FROM ", table, "))"))
+                        .ok());
+      }
+    }
+  }
+  auto reopened = backend_->Open();
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  store_ = *std::move(reopened);
+  EXPECT_EQ(store_->SchemaVersion().value_or(-1), internal::LatestSchemaVersion());
+  auto verdict = store_->LatestVerdict(1);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_EQ(verdict->status, VerdictStatus::kCompliant);
+  EXPECT_EQ(verdict->licence_id, 0);
+  EXPECT_EQ(store_->GetTelemetry(1)->temperature_c, 55);  // Latest health kept; no history.
+  EXPECT_THAT(store_->ListTelemetrySamples(1, absl::UnixEpoch(), absl::FromUnixSeconds(100), 10)
+                  ->samples,
+              SizeIs(0));
+  // The new columns and table work on the migrated database.
+  const Licence licence = MakeLicence(1, "EL-4");
+  Verdict v = *verdict;
+  v.time = absl::FromUnixSeconds(5);
+  v.licence_id = licence.id;
+  ASSERT_TRUE(store_->AppendVerdicts({v}).ok());
+  auto rows = store_->ListLicenceVerdictHistory(licence.id, absl::FromUnixSeconds(0),
+                                                absl::FromUnixSeconds(10));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_THAT(*rows, SizeIs(2));
+  EXPECT_EQ((*rows)[0].licence_id, 0);
+  EXPECT_EQ((*rows)[1].licence_id, licence.id);
+  EXPECT_EQ(store_->RecordTelemetry({Report(1, 3, 60)}, absl::Seconds(300)).value_or(-1), 1);
+  EXPECT_TRUE(store_->SetDeviceLicence(1, licence.id).ok());
+  EXPECT_EQ(store_->GetDevice(1)->key.key_id, "kid");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, StoreTest, ::testing::ValuesIn(Backends()),
