@@ -91,26 +91,46 @@ absl::StatusOr<std::unique_ptr<ApiClient>> ApiClient::Create(ApiClientOptions op
 ApiClient::ApiClient(ApiClientOptions options) : options_(std::move(options)) {}
 ApiClient::~ApiClient() = default;
 
-namespace {
-
-absl::StatusOr<ApiResponse> ToResponse(const httplib::Result& result, const std::string& url,
-                                       const char* method, const std::string& path) {
+absl::StatusOr<ApiResponse> ApiClient::Send(const char* method, const std::string& path,
+                                            const std::string* json_body) {
+  httplib::Request req;
+  req.method = method;
+  req.path = prefix_ + path;
+  if (json_body != nullptr) {
+    req.body = *json_body;
+    req.set_header("Content-Type", kJsonContentType);
+  }
+  // Reads the body through a receiver so that an answer can be cut off at the limit instead
+  // of being held in memory whole.
+  std::string body;
+  bool too_long = false;
+  req.content_receiver = [&](const char* data, size_t length, uint64_t, uint64_t) {
+    if (body.size() + length > options_.max_response_bytes) {
+      too_long = true;
+      return false;
+    }
+    body.append(data, length);
+    return true;
+  };
+  httplib::Result result = client_->send(req);
+  if (too_long) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(method, " ", options_.url, path, ": answer longer than ",
+                     options_.max_response_bytes, " bytes"));
+  }
   if (!result) {
-    return absl::UnavailableError(absl::StrCat(method, " ", url, path, ": ",
+    return absl::UnavailableError(absl::StrCat(method, " ", options_.url, path, ": ",
                                                httplib::to_string(result.error())));
   }
-  return ApiResponse{result->status, result->body};
+  return ApiResponse{result->status, std::move(body)};
 }
 
-}  // namespace
-
 absl::StatusOr<ApiResponse> ApiClient::Get(const std::string& path) {
-  return ToResponse(client_->Get(prefix_ + path), options_.url, "GET", path);
+  return Send("GET", path, nullptr);
 }
 
 absl::StatusOr<ApiResponse> ApiClient::Post(const std::string& path, const std::string& json_body) {
-  return ToResponse(client_->Post(prefix_ + path, json_body, kJsonContentType), options_.url,
-                    "POST", path);
+  return Send("POST", path, &json_body);
 }
 
 void ApiClient::Cancel() { client_->stop(); }

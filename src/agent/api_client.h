@@ -29,6 +29,9 @@ namespace lightcone::api {
 
 inline constexpr std::chrono::seconds kDefaultConnectTimeout{5};
 inline constexpr std::chrono::seconds kDefaultReadTimeout{30};
+// The largest answer body read from the server (a landmark's target list of 100,000 GPUs is
+// ~25 MB); a longer one is abandoned with kResourceExhausted.
+inline constexpr size_t kDefaultMaxResponseBytes = 64 << 20;
 
 struct ApiClientOptions {
   std::string url;    // "http://host:port" or "https://host:port"; a path prefix is allowed
@@ -37,6 +40,7 @@ struct ApiClientOptions {
   std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;
   std::chrono::milliseconds read_timeout = kDefaultReadTimeout;
   std::string user_agent = "lightcone";
+  size_t max_response_bytes = kDefaultMaxResponseBytes;
 };
 
 struct ApiResponse {
@@ -73,7 +77,8 @@ class ApiClient {
 
   // `path` starts with "/" and is appended to the URL's path prefix. Any HTTP status is a
   // response; kUnavailable when no answer arrived (refused, timeout, TLS failure), naming
-  // the URL and the httplib error.
+  // the URL and the httplib error; kResourceExhausted when the body is longer than
+  // options.max_response_bytes (reading stops there).
   absl::StatusOr<ApiResponse> Get(const std::string& path);
   absl::StatusOr<ApiResponse> Post(const std::string& path, const std::string& json_body);
 
@@ -84,6 +89,8 @@ class ApiClient {
 
  private:
   explicit ApiClient(ApiClientOptions options);
+  absl::StatusOr<ApiResponse> Send(const char* method, const std::string& path,
+                                   const std::string* json_body);
 
   ApiClientOptions options_;
   std::string prefix_;  // path prefix from the URL, no trailing slash

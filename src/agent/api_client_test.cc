@@ -109,6 +109,34 @@ TEST_F(ApiClientServerTest, SendsTheTokenAndJsonUnderThePathPrefix) {
   EXPECT_EQ(missing->status, 404);
 }
 
+TEST_F(ApiClientServerTest, AnswersLongerThanTheLimitAreCutOff) {
+  server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(100'000, 'x'), "text/plain");
+  });
+  server_.Get("/chunked", [](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider("text/plain", [](size_t, httplib::DataSink& sink) {
+      const std::string chunk(10'000, 'y');
+      for (int i = 0; i < 10; ++i) sink.write(chunk.data(), chunk.size());
+      sink.done();
+      return true;
+    });
+  });
+  auto client = ApiClient::Create(
+      {.url = "http://127.0.0.1:" + std::to_string(port_), .max_response_bytes = 50'000});
+  ASSERT_TRUE(client.ok());
+  for (const char* path : {"/big", "/chunked"}) {
+    auto r = (*client)->Get(path);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << path << r.status();
+  }
+  // The same client still works for an answer within the limit, and exactly at it.
+  server_.Get("/exact", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(50'000, 'z'), "text/plain");
+  });
+  auto exact = (*client)->Get("/exact");
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  EXPECT_EQ(exact->body.size(), 50'000u);
+}
+
 TEST_F(ApiClientServerTest, NoAnswerIsUnavailable) {
   server_.stop();
   thread_.join();

@@ -86,6 +86,9 @@ absl::StatusOr<EnrollResponse> ParseEnrollResponse(absl::string_view body) {
   if (!j.contains("devices") || !j["devices"].is_array()) {
     return FieldError("devices", "missing or not an array");
   }
+  if (j["devices"].size() > kMaxEnrolledDevices) {
+    return FieldError("devices", absl::StrCat("more than ", kMaxEnrolledDevices));
+  }
   for (size_t i = 0; i < j["devices"].size(); ++i) {
     const json& d = j["devices"][i];
     std::string where = absl::StrCat("devices[", i, "]");

@@ -20,6 +20,8 @@
 namespace lightcone::agent {
 
 inline constexpr size_t kServerNonceBytes = 32;
+// The most devices an enrollment answer may list (a host has at most a few dozen GPUs).
+inline constexpr size_t kMaxEnrolledDevices = 1024;
 inline constexpr char kAgentVersion[] = "0.1.0";
 
 // One GPU as enrolled: identity from NVML (or only the UUID for a configured device that
@@ -63,7 +65,8 @@ std::vector<EnrollDevice> EnrollDevicesFromInventory(const Inventory& inventory)
 std::string ArchitectureDisplayName(absl::string_view nvml_name);
 
 std::string EnrollRequestJson(const EnrollRequest& request);
-// Errors: kInvalidArgument naming the field that is missing or malformed.
+// Errors: kInvalidArgument naming the field that is missing or malformed, or more than
+// kMaxEnrolledDevices devices.
 absl::StatusOr<EnrollResponse> ParseEnrollResponse(absl::string_view body);
 
 struct KeyBindingRequest {

@@ -1,5 +1,6 @@
 #include "agent/server_messages.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -106,6 +107,24 @@ TEST(ServerMessagesTest, RejectsMalformedEnrollmentAnswersNamingTheField) {
     EXPECT_NE(r.status().message().find(c.field), absl::string_view::npos)
         << c.body << " -> " << r.status();
   }
+}
+
+TEST(ServerMessagesTest, EnrollmentAnswersWithTooManyDevicesAreRejected) {
+  std::string nonce(2 * kServerNonceBytes, 'a');
+  auto body = [&](size_t n) {
+    std::string devices;
+    for (size_t i = 0; i < n; ++i) {
+      absl::StrAppend(&devices, i ? "," : "", R"({"uuid": "GPU-)", i, R"(", "id": )", i + 1,
+                      R"(, "key_binding_nonce": ")", nonce, R"("})");
+    }
+    return absl::StrCat(R"({"host_id": 4, "devices": [)", devices, "]}");
+  };
+  auto at_limit = ParseEnrollResponse(body(kMaxEnrolledDevices));
+  ASSERT_TRUE(at_limit.ok()) << at_limit.status();
+  EXPECT_EQ(at_limit->devices.size(), kMaxEnrolledDevices);
+  auto over = ParseEnrollResponse(body(kMaxEnrolledDevices + 1));
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(over.status().message().find("devices"), absl::string_view::npos) << over.status();
 }
 
 TEST(ServerMessagesTest, KeyBindingL0HasNoEvidenceAndL1HasHexEvidence) {
