@@ -70,7 +70,7 @@ export function timeChart(opts, charts) {
         x: { time: true, range: () => opts.xRange },
         y: opts.yRange ? { range: opts.yRange } : {},
       },
-      series: [{ label: 'time (UTC)' }, ...opts.series],
+      series: [{ label: 'UTC' }, ...opts.series],
       axes: [
         { label: 'time (UTC)', labelSize: 18, size: 50, values: utcTicks },
         { label: opts.unit, labelSize: 18, size: 56, ...(opts.counts ? { values: integerTicks } : {}) },

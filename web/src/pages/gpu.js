@@ -317,11 +317,11 @@ async function healthSection(id, device, charts, ctx) {
 }
 
 const kHealthMetrics = [
-  { key: 'temperature_c', title: 'Temperature', unit: '°C', color: '#b5532f' },
-  { key: 'power_w', title: 'Power', unit: 'W', color: '#2f6db5', fromZero: true },
-  { key: 'utilization_pct', title: 'Utilization', unit: '%', color: '#0e8a8a', range: [0, 100] },
-  { key: 'ecc_uncorrected', title: 'ECC uncorrected errors', unit: 'errors', color: '#8a4fbf', counter: true },
-  { key: 'xid_count', title: 'XID errors', unit: 'XIDs', color: '#c0262d', counter: true },
+  { key: 'temperature_c', title: 'Temperature', short: 'temperature', unit: '°C', color: '#b5532f' },
+  { key: 'power_w', title: 'Power', short: 'power', unit: 'W', color: '#2f6db5', fromZero: true },
+  { key: 'utilization_pct', title: 'Utilization', short: 'utilization', unit: '%', color: '#0e8a8a', range: [0, 100] },
+  { key: 'ecc_uncorrected', title: 'ECC uncorrected errors', short: 'ECC uncorrected', unit: 'errors', color: '#8a4fbf', counter: true },
+  { key: 'xid_count', title: 'XID errors', short: 'XID count', unit: 'XIDs', color: '#c0262d', counter: true },
 ];
 
 // The instants where the XID count or the last XID differ from the sample before.
@@ -371,7 +371,7 @@ function healthHistory(res, range, since, until, charts) {
       ariaLabel: `${m.title} (${m.unit}) from ${fmtTime(items[0].time)} to ${fmtTime(last.time)}: ${points} samples, latest ${last[m.key] ?? 'unknown'} ${m.unit}` +
         (isXid ? `; ${changes.length} XID change(s), last XID ${last.last_xid ?? 0}` : ''),
       series: [{
-        label: `${m.title} (${m.unit})`, stroke: m.color, width: 1.6, spanGaps: false,
+        label: m.unit === 'XIDs' || m.unit === 'errors' ? m.short : `${m.short} (${m.unit})`, stroke: m.color, width: 1.6, spanGaps: false,
         ...(m.counter ? { paths: steppedPaths(), fill: m.color + '22' } : {}),
         points: { show: points <= 60, size: 5 },
       }],

@@ -83,6 +83,14 @@ function complianceSection(l, ctx, charts) {
     const range = fixed || whole;
     const sinceMs = fixed ? untilMs - fixed.seconds * 1000 : new Date(l.valid_from).getTime();
     const since = isoSeconds(sinceMs), until = isoSeconds(untilMs);
+    if (!(sinceMs < untilMs)) {
+      // A licence whose term has not begun (or a bad valid_from): nothing to ask for.
+      for (const c of charts.splice(0)) c.destroy();
+      holder.replaceChildren(h('p.empty-state', `No compliance history: the licence's term begins ${fmtTime(l.valid_from)}.`));
+      Object.assign(holder.dataset, { state: 'empty', range: range.key, since, until });
+      status.textContent = '';
+      return;
+    }
     holder.dataset.state = 'loading';
     status.textContent = `Loading compliance over the ${range.label.toLowerCase()}…`;
     let res;
@@ -145,7 +153,8 @@ function complianceChart(l, res, since, until, charts) {
     series: order.map((k) => {
       const v = kStack[k];
       return {
-        label: v, stroke: kVerdictColors[v], fill: kVerdictColors[v], width: 1, paths: steppedPaths(),
+        // No outline: a zero count must not draw a coloured line along the axis.
+        label: v, stroke: kVerdictColors[v], fill: kVerdictColors[v], width: 0, paths: steppedPaths(),
         points: { show: false },
         // The legend shows this verdict's own count, not the stacked top.
         value: (u, top, sidx, idx) => (idx == null ? '—' : fmtNumber(raw[v][idx])),
