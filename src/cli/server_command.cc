@@ -53,6 +53,10 @@ struct ServerArgs {
   std::string log_level = "info";
   bool fleet = true;  // run the verdict/detector loop and the region view
   double fleet_period_s = 60;
+  // Health history (docs/api.md "Health history").
+  int64_t telemetry_sample_interval_s =
+      absl::ToInt64Seconds(server::kDefaultTelemetrySampleInterval);
+  int64_t telemetry_retention_days = 30;
 };
 
 // Writes `text` to a new file readable by its owner only.
@@ -74,6 +78,7 @@ int RunServer(const ServerArgs& a) {
   options.web_root = a.web_root;
   options.http_threads = a.http_threads;
   options.verify_threads = a.verify_threads;
+  options.telemetry_sample_interval = absl::Seconds(a.telemetry_sample_interval_s);
   if (!a.attestation_root.empty()) {
     std::ifstream in(a.attestation_root);
     if (!in) {
@@ -112,6 +117,7 @@ int RunServer(const ServerArgs& a) {
   if (a.fleet) {
     server::fleet::FleetMonitorOptions fleet_options;
     fleet_options.period = absl::Seconds(a.fleet_period_s);
+    fleet_options.telemetry_retention = absl::Hours(24 * a.telemetry_retention_days);
     auto countries = server::fleet::CountryAreaCache::LoadDefault();
     std::shared_ptr<server::Store> store = (*srv)->shared_store();
     monitor = std::make_unique<server::fleet::FleetMonitor>(store.get(), fleet_options, countries);
@@ -220,6 +226,16 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
                    "do not run the verdict/detector loop nor the region view");
   server->add_option("--fleet-period-s", args->fleet_period_s,
                      "seconds between verdict/detector passes")
+      ->capture_default_str();
+  server->add_option("--telemetry-sample-interval-s", args->telemetry_sample_interval_s,
+                     "keep a telemetry report in the health history when the device's previous "
+                     "sample is this old (XID/ECC changes are always kept)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  server->add_option("--telemetry-retention-days", args->telemetry_retention_days,
+                     "the fleet pass deletes health history samples older than this "
+                     "(0 = keep all)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 
   auto* token = server->add_subcommand("token", "API tokens, directly in the store");

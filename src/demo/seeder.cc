@@ -1,6 +1,7 @@
 #include "demo/seeder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <thread>
 #include <utility>
@@ -43,6 +44,54 @@ std::string Slug(absl::string_view name) {
   return out;
 }
 
+// Health history: each probe round, every active GPU reports telemetry this many times,
+// evenly spread over the time since the previous round (from its start at the earliest),
+// stored through Store::RecordTelemetry with kTelemetrySampleInterval. With the default
+// options (10 h rounds) a report every 30 min and a sample every hour: ~70 samples per GPU
+// over the 70 h episode, ~24 in the dashboard's default 24 h window, plus every XID/ECC event.
+constexpr int kTelemetryReportsPerRound = 20;
+constexpr absl::Duration kTelemetrySampleInterval = absl::Hours(1);
+
+// One GPU in kXidOneIn hits an XID 79 (fallen off the bus) once in the episode, one in
+// kEccOneIn an uncorrected ECC error (by StableHash of the uuid).
+constexpr uint64_t kXidOneIn = 12;
+constexpr uint64_t kEccOneIn = 16;
+constexpr int64_t kDemoXid = 79;
+
+// The health a demo GPU reports at `t`: a base load per GPU, a daily cycle, noise per report,
+// and its XID / ECC event (if it has one) from a fixed point of the episode on. Deterministic
+// from the seed, the uuid and the time.
+server::Telemetry DemoTelemetry(uint64_t seed, const std::string& uuid, int64_t device_id,
+                                absl::Time t, absl::Time episode_start,
+                                absl::Duration episode) {
+  const uint64_t gpu = StableHash(seed, absl::StrCat("health/", uuid));
+  const uint64_t noise = StableHash(seed, absl::StrCat("health/", uuid, "/", absl::ToUnixSeconds(t)));
+  const double phase = static_cast<double>(gpu % 1000) / 1000.0;
+  const double day = absl::FDivDuration(t - absl::UnixEpoch(), absl::Hours(24));
+  const double cycle = std::sin(2 * M_PI * (day + phase));  // -1..1, one period a day
+  const double jitter = static_cast<double>(noise % 1000) / 1000.0 - 0.5;  // -0.5..0.5
+  server::Telemetry tel;
+  tel.device_id = device_id;
+  tel.time = t;
+  const double base_util = 55 + static_cast<double>(gpu % 30);
+  tel.utilization_pct = std::clamp(base_util + 15 * cycle + 10 * jitter, 0.0, 100.0);
+  tel.power_w = std::round(90 + 6 * tel.utilization_pct + 20 * jitter);
+  tel.temperature_c =
+      std::round((38 + 0.35 * tel.utilization_pct + static_cast<double>((gpu >> 10) % 6) + 2 * jitter) * 10) / 10;
+  tel.utilization_pct = std::round(tel.utilization_pct);
+  // The event happens somewhere in the middle 80% of the episode.
+  const absl::Time event_at =
+      episode_start + episode * (0.1 + 0.8 * static_cast<double>((gpu >> 20) % 1000) / 1000.0);
+  if (t >= event_at && StableHash(seed, absl::StrCat("xid/", uuid)) % kXidOneIn == 0) {
+    tel.xid_count = 1;
+    tel.last_xid = kDemoXid;
+  }
+  if (t >= event_at && StableHash(seed, absl::StrCat("ecc/", uuid)) % kEccOneIn == 0) {
+    tel.ecc_uncorrected = 1;
+  }
+  return tel;
+}
+
 // One probe of one GPU by one landmark in a round, before signing.
 struct Probe {
   int landmark = 0;
@@ -67,6 +116,8 @@ class Seeder {
                            int64_t org, int64_t landmark);
   absl::Status StartGroup(int group, absl::Time t);
   absl::Status Round(int round, absl::Time t);
+  // The telemetry reports of the active GPUs over (t - one round, t], from each group's start.
+  absl::Status ReportTelemetry(absl::Time t);
 
   Store& store_;
   const World& world_;
@@ -79,6 +130,7 @@ class Seeder {
   std::vector<int64_t> host_ids_;           // Per world host; 0 until started.
   std::vector<int64_t> device_ids_;         // Per identity; 0 until first enrolled.
   std::vector<bool> active_;                // Per group.
+  std::vector<absl::Time> started_at_;      // Per group: its latest start.
   std::vector<double> added_delay_ms_;      // Per group.
   std::vector<double> lie_factor_;          // Per landmark.
   std::vector<int64_t> batch_sequence_;     // Per landmark.
@@ -186,6 +238,7 @@ absl::Status Seeder::CreateDirectory() {
 absl::Status Seeder::StartGroup(int group, absl::Time t) {
   const ScenarioHostGroup& g = s_.groups[group];
   active_[group] = true;
+  started_at_[group] = t;
   const int64_t org = org_ids_[g.organization];
   const int64_t site = g.site.empty() ? 0 : site_ids_[g.site];
   const int64_t licence = g.licence.empty() ? 0 : licence_ids_[g.licence];
@@ -267,16 +320,35 @@ absl::Status Seeder::StartGroup(int group, absl::Time t) {
       }
       std::sort(topo.peer_uuids.begin(), topo.peer_uuids.end());
       LC_RETURN_IF_ERROR(store_.AppendTopology(topo).status());
-      server::Telemetry tel;
-      tel.device_id = device_ids_[id];
-      tel.time = t;
-      tel.temperature_c = 55 + static_cast<double>(StableHash(s_.seed, ident.uuid) % 20);
-      tel.power_w = 380 + static_cast<double>(StableHash(s_.seed + 1, ident.uuid) % 300);
-      tel.utilization_pct = 60 + static_cast<double>(StableHash(s_.seed + 2, ident.uuid) % 40);
-      LC_RETURN_IF_ERROR(store_.PutTelemetry(tel));
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status Seeder::ReportTelemetry(absl::Time t) {
+  const int per_round = kTelemetryReportsPerRound;
+  if (per_round <= 0) return absl::OkStatus();
+  const absl::Duration round = absl::Seconds(options_.probe_interval_s * options_.time_scale);
+  const absl::Duration step = round / per_round;
+  const absl::Duration episode = absl::Seconds(s_.duration_s * options_.time_scale);
+  std::vector<server::Telemetry> reports;
+  for (const WorldHost& wh : world_.hosts()) {
+    if (!active_[wh.group_index]) continue;
+    for (int id : wh.identities) {
+      const std::string& uuid = world_.identities()[id].uuid;
+      for (int k = 1; k <= per_round; ++k) {
+        const absl::Time at = t - round + k * step;
+        if (at < started_at_[wh.group_index]) continue;
+        reports.push_back(DemoTelemetry(s_.seed, uuid, device_ids_[id], at, start_, episode));
+      }
+    }
+  }
+  // Oldest first, so that each device's samples are thinned in time order.
+  std::stable_sort(reports.begin(), reports.end(),
+                   [](const server::Telemetry& a, const server::Telemetry& b) {
+                     return a.time < b.time;
+                   });
+  return store_.RecordTelemetry(reports, kTelemetrySampleInterval).status();
 }
 
 absl::Status Seeder::Round(int round, absl::Time t) {
@@ -399,6 +471,7 @@ absl::StatusOr<SeedResult> Seeder::Run() {
   host_ids_.assign(world_.hosts().size(), 0);
   device_ids_.assign(world_.identities().size(), 0);
   active_.assign(s_.groups.size(), false);
+  started_at_.assign(s_.groups.size(), absl::InfiniteFuture());
   added_delay_ms_.assign(s_.groups.size(), 0);
   lie_factor_.assign(world_.landmarks().size(), 1.0);
   batch_sequence_.assign(world_.landmarks().size(), 0);
@@ -443,6 +516,7 @@ absl::StatusOr<SeedResult> Seeder::Run() {
     }
     const absl::Time t = At(round_s);
     LC_RETURN_IF_ERROR(Round(round, t));
+    LC_RETURN_IF_ERROR(ReportTelemetry(t));
     if (monitor) {
       LC_RETURN_IF_ERROR(monitor->RunPass(t + absl::Seconds(1)).status());
       ++result_.fleet_passes;

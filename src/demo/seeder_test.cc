@@ -1,5 +1,6 @@
 #include "demo/seeder.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -14,6 +15,15 @@ namespace lightcone::demo {
 namespace {
 
 const std::string kShipped = std::string(LIGHTCONE_SOURCE_DIR) + "/scenarios/ghost-datacenter.toml";
+
+// The shipped scenario scaled to about `gpus` GPUs, as a world.
+absl::StatusOr<World> ShippedWorld(int gpus) {
+  absl::StatusOr<Scenario> scenario = LoadScenario(kShipped);
+  if (!scenario.ok()) return scenario.status();
+  const absl::Status scaled = ScaleScenario(gpus, &*scenario);
+  if (!scaled.ok()) return scaled;
+  return World::Build(*scenario, LatencyModel::Default(scenario->seed));
+}
 
 class SeederTest : public ::testing::Test {
  protected:
@@ -66,10 +76,7 @@ TEST_F(SeederTest, GhostDatacenterEpisodeRaisesExactlyTheExpectedAlerts) {
 // key, over the device and landmark ids, and no RTT is below the vacuum bound of an honest
 // landmark.
 TEST_F(SeederTest, MeasurementsCarryRealSignatures) {
-  absl::StatusOr<Scenario> scenario = LoadScenario(kShipped);
-  ASSERT_TRUE(scenario.ok()) << scenario.status();
-  ASSERT_TRUE(ScaleScenario(100, &*scenario).ok());
-  absl::StatusOr<World> world = World::Build(*scenario, LatencyModel::Default(scenario->seed));
+  absl::StatusOr<World> world = ShippedWorld(100);
   ASSERT_TRUE(world.ok()) << world.status();
   SeedOptions o;
   o.run_fleet = false;
@@ -112,6 +119,65 @@ TEST_F(SeederTest, MeasurementsCarryRealSignatures) {
     EXPECT_FALSE(wire::VerifyReply(reply, pk));
   }
   EXPECT_GT(checked, 100);
+}
+
+// The dashboard's charts have data: every GPU that runs through the episode has a health
+// history of dozens of samples (some with an XID or ECC event), and the licences' verdicts
+// record the licence they were judged against.
+TEST_F(SeederTest, GpusHaveHealthHistoryAndVerdictsTheirLicence) {
+  absl::StatusOr<World> world = ShippedWorld(100);
+  ASSERT_TRUE(world.ok()) << world.status();
+  SeedOptions o;
+  o.now = absl::FromUnixSeconds(1'795'000'000);
+  absl::StatusOr<SeedResult> r = SeedStore(*store_, *world, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  server::DeviceFilter all;
+  all.page.limit = server::kMaxPageSize;
+  auto devices = store_->ListDevices(all);
+  ASSERT_TRUE(devices.ok()) << devices.status();
+  ASSERT_FALSE(devices->items.empty());
+  size_t most = 0, most_last_day = 0;
+  int with_xid = 0, with_ecc = 0, with_history = 0;
+  for (const server::Device& d : devices->items) {
+    auto history = store_->ListTelemetrySamples(d.id, r->episode_start, o.now, server::kMaxPageSize);
+    ASSERT_TRUE(history.ok()) << history.status();
+    auto last_day = store_->ListTelemetrySamples(d.id, o.now - absl::Hours(24), o.now,
+                                                 server::kMaxPageSize);
+    ASSERT_TRUE(last_day.ok());
+    most = std::max(most, history->samples.size());
+    most_last_day = std::max(most_last_day, last_day->samples.size());
+    if (!history->samples.empty()) ++with_history;
+    bool xid = false, ecc = false;
+    for (const server::Telemetry& t : history->samples) {
+      EXPECT_GT(t.temperature_c, 20);
+      EXPECT_LT(t.temperature_c, 95);
+      EXPECT_GE(t.utilization_pct, 0);
+      EXPECT_LE(t.utilization_pct, 100);
+      EXPECT_GT(t.power_w, 50);
+      xid = xid || t.last_xid == 79;
+      ecc = ecc || t.ecc_uncorrected > 0;
+    }
+    with_xid += xid;
+    with_ecc += ecc;
+  }
+  std::printf("devices %zu, most samples %zu (last day %zu), with XID %d, with ECC %d\n",
+              devices->items.size(), most, most_last_day, with_xid, with_ecc);
+  EXPECT_EQ(with_history, static_cast<int>(devices->items.size()));
+  EXPECT_GE(most, 50u);
+  EXPECT_GE(most_last_day, 20u);
+  EXPECT_GT(with_xid, 0);
+  EXPECT_GT(with_ecc, 0);
+  EXPECT_LT(with_xid + with_ecc, static_cast<int>(devices->items.size()) / 3);
+
+  auto licences = store_->ListLicences(std::nullopt);
+  ASSERT_TRUE(licences.ok());
+  int64_t judged = 0;
+  for (const server::Licence& l : *licences) {
+    auto rows = store_->ListLicenceVerdictHistory(l.id, r->episode_start, o.now);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    for (const server::VerdictPoint& p : *rows) judged += p.licence_id == l.id;
+  }
+  EXPECT_GT(judged, static_cast<int64_t>(devices->items.size()));
 }
 
 TEST(Seeder, BadOptionsAreInvalidArgument) {

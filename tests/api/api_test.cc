@@ -168,6 +168,18 @@ class ApiTest : public ::testing::TestWithParam<std::string> {
     return devices;
   }
 
+  // Organizations "acme" (a) and "other" (b) with an operator each, an auditor, and an agent
+  // of a: who reads the history endpoints.
+  struct Readers {
+    std::string op_a, op_b, auditor, agent_a;
+  };
+  Readers CreateReaders() {
+    const int64_t org_a = CreateOrg("acme");
+    const int64_t org_b = CreateOrg("other");
+    return {CreateToken("ops-a", "operator", org_a), CreateToken("ops-b", "operator", org_b),
+            CreateToken("audit", "auditor"), CreateToken("agent-a", "agent", org_a)};
+  }
+
   std::string dir_;
   std::unique_ptr<attest::TestCa> ca_;
   std::unique_ptr<Server> server_;
@@ -721,12 +733,11 @@ TEST_P(ApiTest, OpenApiDocumentListsExactlyTheRoutes) {
 std::string At(absl::Time t) { return ApiTimeForTest(t); }
 
 TEST_P(ApiTest, HealthHistoryIsSampledScopedAndValidated) {
-  const int64_t org_a = CreateOrg("acme");
-  const int64_t org_b = CreateOrg("other");
-  const std::string op_a = CreateToken("ops-a", "operator", org_a);
-  const std::string op_b = CreateToken("ops-b", "operator", org_b);
-  const std::string auditor = CreateToken("audit", "auditor");
-  const std::string agent = CreateToken("agent-a", "agent", org_a);
+  const Readers readers = CreateReaders();
+  const std::string& op_a = readers.op_a;
+  const std::string& op_b = readers.op_b;
+  const std::string& auditor = readers.auditor;
+  const std::string& agent = readers.agent_a;
   Json enrolled = Expect(200, "POST", "/api/v1/enroll", agent,
                          {{"hostname", "node-1"},
                           {"devices", {{{"uuid", UuidOf(1, 1)}, {"model", "H100"}}}}});
@@ -803,12 +814,11 @@ TEST_P(ApiTest, HealthHistoryIsSampledScopedAndValidated) {
 }
 
 TEST_P(ApiTest, LicenceHistoryCountsEachGpuUnderTheLicenceOfItsLatestVerdict) {
-  const int64_t org_a = CreateOrg("acme");
-  const int64_t org_b = CreateOrg("other");
-  const std::string op_a = CreateToken("ops-a", "operator", org_a);
-  const std::string op_b = CreateToken("ops-b", "operator", org_b);
-  const std::string auditor = CreateToken("audit", "auditor");
-  const std::string agent = CreateToken("agent-a", "agent", org_a);
+  const Readers readers = CreateReaders();
+  const std::string& op_a = readers.op_a;
+  const std::string& op_b = readers.op_b;
+  const std::string& auditor = readers.auditor;
+  const std::string& agent = readers.agent_a;
   auto licence = [&](const std::string& reference) {
     return Expect(201, "POST", "/api/v1/licences", op_a,
                   {{"reference", reference}, {"holder", "Acme"},

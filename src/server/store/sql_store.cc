@@ -1559,6 +1559,11 @@ absl::StatusOr<Page<DeviceEvent>> SqlStore::ListDeviceEvents(int64_t device_id,
 
 absl::Status SqlStore::PutTelemetry(const Telemetry& telemetry) {
   absl::MutexLock lock(&mu_);
+  return Context(PutTelemetryLocked(telemetry),
+                 absl::StrCat("store: telemetry for device ", telemetry.device_id));
+}
+
+absl::Status SqlStore::PutTelemetryLocked(const Telemetry& t) {
   LC_ASSIGN_OR_RETURN(
       SqlStatement * s,
       db_->Prepare(absl::StrCat(
@@ -1569,14 +1574,10 @@ absl::Status SqlStore::PutTelemetry(const Telemetry& telemetry) {
           "ecc_uncorrected = excluded.ecc_uncorrected, xid_count = excluded.xid_count, "
           "last_xid = excluded.last_xid WHERE excluded.time_ns >= telemetry.time_ns")));
   ResetOnExit reset(s);
-  BindFrom(s, 1, telemetry.device_id, Nanos(telemetry.time), telemetry.temperature_c,
-           telemetry.power_w, telemetry.utilization_pct, telemetry.ecc_uncorrected,
-           telemetry.xid_count, telemetry.last_xid);
-  auto row = s->Next();
-  if (!row.ok()) {
-    return Context(row.status(),
-                   absl::StrCat("store: telemetry for device ", telemetry.device_id));
-  }
+  BindFrom(s, 1, t.device_id, Nanos(t.time), t.temperature_c, t.power_w, t.utilization_pct,
+           t.ecc_uncorrected, t.xid_count, t.last_xid);
+  LC_ASSIGN_OR_RETURN(bool unused, s->Next());
+  (void)unused;
   return absl::OkStatus();
 }
 
@@ -1772,22 +1773,7 @@ absl::StatusOr<int64_t> SqlStore::RecordTelemetry(const std::vector<Telemetry>& 
 
 absl::StatusOr<bool> SqlStore::RecordTelemetryLocked(const Telemetry& t,
                                                      absl::Duration sample_interval) {
-  {
-    LC_ASSIGN_OR_RETURN(
-        SqlStatement * s,
-        db_->Prepare(absl::StrCat(
-            "INSERT INTO telemetry (", kTelemetryColumns,
-            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
-            "time_ns = excluded.time_ns, temperature_c = excluded.temperature_c, "
-            "power_w = excluded.power_w, utilization_pct = excluded.utilization_pct, "
-            "ecc_uncorrected = excluded.ecc_uncorrected, xid_count = excluded.xid_count, "
-            "last_xid = excluded.last_xid WHERE excluded.time_ns >= telemetry.time_ns")));
-    ResetOnExit reset(s);
-    BindFrom(s, 1, t.device_id, Nanos(t.time), t.temperature_c, t.power_w, t.utilization_pct,
-             t.ecc_uncorrected, t.xid_count, t.last_xid);
-    LC_ASSIGN_OR_RETURN(bool unused, s->Next());
-    (void)unused;
-  }
+  LC_RETURN_IF_ERROR(PutTelemetryLocked(t));
   {
     LC_ASSIGN_OR_RETURN(
         SqlStatement * s,
@@ -1802,8 +1788,10 @@ absl::StatusOr<bool> SqlStore::RecordTelemetryLocked(const Telemetry& t,
       const bool counters_changed = s->ColumnInt64(1) != t.ecc_uncorrected ||
                                     s->ColumnInt64(2) != t.xid_count ||
                                     s->ColumnInt64(3) != t.last_xid;
-      if (!counters_changed && t.time - previous < sample_interval) return false;
-      if (!counters_changed && t.time == previous) return false;
+      // `t.time == previous` matters when the interval is 0: a resubmitted report.
+      if (!counters_changed && (t.time - previous < sample_interval || t.time == previous)) {
+        return false;
+      }
     }
   }
   LC_ASSIGN_OR_RETURN(SqlStatement * s,

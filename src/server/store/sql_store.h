@@ -125,6 +125,9 @@ class SqlStore : public Store {
   // latest_verdict_id, inside the caller's transaction.
   absl::Status AppendVerdictChunkLocked(const std::vector<Verdict>& verdicts, size_t first,
                                         size_t rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Replaces the device's latest health unless the stored one is newer (PutTelemetry), inside
+  // the caller's transaction.
+  absl::Status PutTelemetryLocked(const Telemetry& telemetry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Upserts the latest health and appends a sample when due (RecordTelemetry's rule), inside
   // the caller's transaction; returns whether a sample was appended.
   absl::StatusOr<bool> RecordTelemetryLocked(const Telemetry& report,

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/schema.h"
@@ -199,6 +200,36 @@ class StoreTest : public ::testing::TestWithParam<BackendParam> {
       if (page->next_after_id == 0) return count;
       filter.page.after_id = page->next_after_id;
     }
+  }
+
+  // Replaces store_ by a fresh database built by the migrations up to `version` only, with
+  // `sql` run on it ("{{KEY}}" is the dialect's literal of the bytes "key"; PostgreSQL's
+  // identity sequences of `tables` are moved past the inserted ids), then reopened - and so
+  // migrated - as the current schema.
+  void OpenMigratedFrom(int version, const std::string& sql,
+                        const std::vector<std::string>& tables) {
+    store_.reset();
+    ASSERT_TRUE(backend_->NewLocation().ok());
+    {
+      auto raw = backend_->OpenRaw();
+      ASSERT_TRUE(raw.ok()) << raw.status();
+      internal::SqlDatabase& db = **raw;
+      ASSERT_TRUE(internal::RunMigrationsUpTo(db, version).ok());
+      ASSERT_EQ(internal::CurrentSchemaVersion(db).value_or(-1), version);
+      const bool sqlite = db.dialect() == internal::SqlDialect::kSqlite;
+      const std::string key = sqlite ? "X'6b6579'" : "'\\x6b6579'::bytea";
+      const absl::Status inserted = db.ExecScript(absl::StrReplaceAll(sql, {{"{{KEY}}", key}}));
+      ASSERT_TRUE(inserted.ok()) << inserted;
+      for (const std::string& table : tables) {
+        if (sqlite) break;
+        ASSERT_TRUE(db.ExecScript(absl::StrCat("SELECT setval(pg_get_serial_sequence('", table,
+                                               "', 'id'), (SELECT MAX(id) FROM ", table, "))"))
+                        .ok());
+      }
+    }
+    auto reopened = backend_->Open();
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    store_ = *std::move(reopened);
   }
 
   std::unique_ptr<Backend> backend_;
@@ -1737,36 +1768,15 @@ TEST_P(StoreTest, MigratesV1DatabaseToV2PreservingData) {
 // A database written by a schema-v2 binary opens as v3: devices keep their bound key and get
 // an empty previous binding; the next re-binding fills it.
 TEST_P(StoreTest, MigratesV2DatabaseToV3WithEmptyPreviousKeys) {
-  store_.reset();
-  ASSERT_TRUE(backend_->NewLocation().ok());
-  {
-    auto raw = backend_->OpenRaw();
-    ASSERT_TRUE(raw.ok()) << raw.status();
-    internal::SqlDatabase& db = **raw;
-    ASSERT_TRUE(internal::RunMigrationsUpTo(db, 2).ok());
-    ASSERT_EQ(internal::CurrentSchemaVersion(db).value_or(-1), 2);
-    const std::string blob_key = db.dialect() == internal::SqlDialect::kSqlite
-                                     ? "X'6b6579'"
-                                     : "'\\x6b6579'::bytea";
-    ASSERT_TRUE(db.ExecScript(absl::StrCat(
-                      "INSERT INTO organizations (id, name, created_at_ns) VALUES (1, 'acme', 5);"
-                      "INSERT INTO devices (id, organization_id, host_id, licence_id, uuid, "
-                      "serial, ueid, model, key_public_key, key_id, assurance_level, "
-                      "first_seen_ns, last_seen_ns, architecture, key_bound_at_ns) VALUES "
-                      "(1, 1, NULL, NULL, 'GPU-v2', 'S1', '', 'H100', ",
-                      blob_key, ", 'kid', 0, 9, 10, 'Hopper', 1000000000);"))
-                    .ok());
-    if (db.dialect() == internal::SqlDialect::kPostgres) {
-      for (const char* table : {"organizations", "devices"}) {
-        ASSERT_TRUE(db.ExecScript(absl::StrCat("SELECT setval(pg_get_serial_sequence('", table,
-                                               "', 'id'), (SELECT MAX(id) FROM ", table, "))"))
-                        .ok());
-      }
-    }
-  }
-  auto reopened = backend_->Open();
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  store_ = *std::move(reopened);
+  ASSERT_NO_FATAL_FAILURE(OpenMigratedFrom(
+      2,
+      "INSERT INTO organizations (id, name, created_at_ns) VALUES (1, 'acme', 5);"
+      "INSERT INTO devices (id, organization_id, host_id, licence_id, uuid, serial, ueid, "
+      "model, key_public_key, key_id, assurance_level, first_seen_ns, last_seen_ns, "
+      "architecture, key_bound_at_ns) VALUES "
+      "(1, 1, NULL, NULL, 'GPU-v2', 'S1', '', 'H100', {{KEY}}, 'kid', 0, 9, 10, 'Hopper', "
+      "1000000000);",
+      {"organizations", "devices"}));
   EXPECT_EQ(store_->SchemaVersion().value_or(-1), internal::LatestSchemaVersion());
   auto device = store_->GetDeviceByUuid("GPU-v2");
   ASSERT_TRUE(device.ok()) << device.status();
@@ -2025,44 +2035,19 @@ TEST_P(StoreTest, SetDeviceLicenceKeepsABoundKey) {
 }
 
 TEST_P(StoreTest, MigratesV3DatabaseToV4WithVerdictsWithoutLicence) {
-  store_.reset();
-  ASSERT_TRUE(backend_->NewLocation().ok());
-  {
-    auto raw = backend_->OpenRaw();
-    ASSERT_TRUE(raw.ok()) << raw.status();
-    internal::SqlDatabase& db = **raw;
-    ASSERT_TRUE(internal::RunMigrationsUpTo(db, 3).ok());
-    ASSERT_EQ(internal::CurrentSchemaVersion(db).value_or(-1), 3);
-    const std::string blob_key = db.dialect() == internal::SqlDialect::kSqlite
-                                     ? "X'6b6579'"
-                                     : "'\\x6b6579'::bytea";
-    ASSERT_TRUE(db.ExecScript(absl::StrCat(
-                      "INSERT INTO organizations (id, name, created_at_ns) VALUES (1, 'acme', 5);"
-                      "INSERT INTO devices (id, organization_id, host_id, licence_id, uuid, "
-                      "serial, ueid, model, key_public_key, key_id, assurance_level, "
-                      "first_seen_ns, last_seen_ns) VALUES "
-                      "(1, 1, NULL, NULL, 'GPU-v3', 'S1', '', 'H100', ",
-                      blob_key, ", 'kid', 0, 9, 10);"
-                      "INSERT INTO verdicts (id, device_id, time_ns, status, reason, "
-                      "region_summary_json, estimate_latitude_deg, estimate_longitude_deg, "
-                      "estimate_radius_km, robustness_f, assurance_level) VALUES "
-                      "(1, 1, 1000000000, 'compliant', 'ok', '{}', 1, 2, 3, 1, 0);"
-                      "UPDATE devices SET latest_verdict_id = 1;"
-                      "INSERT INTO telemetry (device_id, time_ns, temperature_c, power_w, "
-                      "utilization_pct, ecc_uncorrected, xid_count, last_xid) VALUES "
-                      "(1, 2000000000, 55, 300, 80, 0, 0, 0);"))
-                    .ok());
-    if (db.dialect() == internal::SqlDialect::kPostgres) {
-      for (const char* table : {"organizations", "devices", "verdicts"}) {
-        ASSERT_TRUE(db.ExecScript(absl::StrCat("SELECT setval(pg_get_serial_sequence('", table,
-                                               "', 'id'), (SELECT MAX(id) FROM ", table, "))"))
-                        .ok());
-      }
-    }
-  }
-  auto reopened = backend_->Open();
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  store_ = *std::move(reopened);
+  ASSERT_NO_FATAL_FAILURE(OpenMigratedFrom(
+      3,
+      "INSERT INTO organizations (id, name, created_at_ns) VALUES (1, 'acme', 5);"
+      "INSERT INTO devices (id, organization_id, host_id, licence_id, uuid, serial, ueid, "
+      "model, key_public_key, key_id, assurance_level, first_seen_ns, last_seen_ns) VALUES "
+      "(1, 1, NULL, NULL, 'GPU-v3', 'S1', '', 'H100', {{KEY}}, 'kid', 0, 9, 10);"
+      "INSERT INTO verdicts (id, device_id, time_ns, status, reason, region_summary_json, "
+      "estimate_latitude_deg, estimate_longitude_deg, estimate_radius_km, robustness_f, "
+      "assurance_level) VALUES (1, 1, 1000000000, 'compliant', 'ok', '{}', 1, 2, 3, 1, 0);"
+      "UPDATE devices SET latest_verdict_id = 1;"
+      "INSERT INTO telemetry (device_id, time_ns, temperature_c, power_w, utilization_pct, "
+      "ecc_uncorrected, xid_count, last_xid) VALUES (1, 2000000000, 55, 300, 80, 0, 0, 0);",
+      {"organizations", "devices", "verdicts"}));
   EXPECT_EQ(store_->SchemaVersion().value_or(-1), internal::LatestSchemaVersion());
   auto verdict = store_->LatestVerdict(1);
   ASSERT_TRUE(verdict.ok()) << verdict.status();
