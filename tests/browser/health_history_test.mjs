@@ -166,7 +166,8 @@ export async function testXidChangeIsMarked({ baseUrl, tokens, browser, artifact
 
 // A GPU that never reported its health (enrolled just now through the agent API) shows the
 // empty state for every range, not a blank chart.
-export async function testGpuWithoutHistorySaysSo({ baseUrl, tokens, browser, artifacts, log }) {
+// Enrolls a new GPU on a new host through the agent API; returns {id, uuid, agent}.
+async function enrollFreshGpu(baseUrl, tokens) {
   const agent = tokens.all.find((t) => t.role === 'agent');
   assert.ok(agent, 'an agent token');
   const hex = (n) => [...crypto.getRandomValues(new Uint8Array(n))].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -176,7 +177,11 @@ export async function testGpuWithoutHistorySaysSo({ baseUrl, tokens, browser, ar
     devices: [{ uuid, serial: String(Date.now()), model: 'NVIDIA H100 80GB HBM3', architecture: 'Hopper', vbios: '96.00.5E.00.01', pci_bus_id: '00000000:17:00.0', ueid: '', nvlink_peers: [] }],
   } });
   assert.equal(enroll.status, 200, `POST /enroll: ${enroll.text.slice(0, 300)}`);
-  const id = enroll.json.devices[0].id;
+  return { id: enroll.json.devices[0].id, uuid, agent };
+}
+
+export async function testGpuWithoutHistorySaysSo({ baseUrl, tokens, browser, artifacts, log }) {
+  const { id, uuid } = await enrollFreshGpu(baseUrl, tokens);
   log(`enrolled GPU ${id} (${uuid}) without telemetry`);
   const page = await signIn(browser, baseUrl, tokens.admin);
   await open(page, `#/gpu/${id}`);
@@ -193,4 +198,44 @@ export async function testGpuWithoutHistorySaysSo({ baseUrl, tokens, browser, ar
   const section = page.locator('section[aria-labelledby="sec-health"]');
   await section.scrollIntoViewIfNeeded();
   await section.screenshot({ path: `${artifacts}/gpu-health-empty.png` });
+}
+
+// More samples in the range than the page asks for (10,000): the API answers the newest ones
+// with truncated: true, and the page draws those and says that older ones were left out.
+// The history is made through POST /telemetry: a report every 2 minutes over the last 15
+// days, each with one more XID (a counter change is always kept as a sample).
+export async function testTruncatedHistorySaysSo({ baseUrl, tokens, browser, artifacts, log }) {
+  const { id, uuid, agent } = await enrollFreshGpu(baseUrl, tokens);
+  const kReports = kLimit + 800, kStepMs = 120e3, kPerRequest = 3000;
+  const start = Date.now() - kReports * kStepMs;
+  for (let i = 0; i < kReports; i += kPerRequest) {
+    const devices = [];
+    for (let k = i; k < Math.min(kReports, i + kPerRequest); k++) {
+      devices.push({ uuid, time: isoSeconds(start + k * kStepMs), temperature_c: 50 + (k % 30), power_w: 300 + (k % 200), utilization_pct: k % 101, ecc_uncorrected: 0, xid_count: k + 1, last_xid: 79 });
+    }
+    const r = await apiCall(baseUrl, agent.token, '/telemetry', { method: 'POST', body: { devices } });
+    assert.ok(r.status === 204 || r.status === 200, `POST /telemetry (${devices.length} reports): ${r.status} ${r.text.slice(0, 200)}`);
+  }
+  log(`GPU ${id}: ${kReports} reports through POST /telemetry`);
+  const page = await signIn(browser, baseUrl, tokens.admin);
+  await open(page, `#/gpu/${id}`);
+  await page.locator('.health-history[data-range="7d"]').waitFor();
+  await page.getByLabel('Time range').selectOption('30d');
+  const drawn = await drawnHistory(page, '30d');
+  const api = await assertMatchesApi(drawn, baseUrl, tokens.admin, id);
+  assert.equal(api.truncated, true, 'the API leaves out the oldest samples');
+  assert.equal(api.items.length, kLimit);
+  assert.equal(drawn.history.truncated, 'true');
+  assert.match(drawn.text, /Only the newest 10,000 samples of this range are shown: older samples were left out/);
+  // 7 days hold fewer than the limit: not truncated, and the page says nothing of it.
+  await page.getByLabel('Time range').selectOption('7d');
+  const week = await drawnHistory(page, '7d');
+  const apiWeek = await assertMatchesApi(week, baseUrl, tokens.admin, id);
+  assert.equal(apiWeek.truncated, false);
+  assert.doesNotMatch(week.text, /Only the newest/);
+  await page.getByLabel('Time range').selectOption('30d');
+  await drawnHistory(page, '30d');
+  const section = page.locator('section[aria-labelledby="sec-health"]');
+  await section.scrollIntoViewIfNeeded();
+  await section.screenshot({ path: `${artifacts}/gpu-health-truncated.png` });
 }

@@ -17,6 +17,9 @@ const kTelemetryLimit = 10000;
 const kDefaultHealthRange = '7d';
 // A line breaks where no sample came for this many sample intervals (or typical gaps).
 const kGapFactor = 3;
+// XID changes: labelled marks up to this many (more are drawn as bare lines), table rows.
+const kMaxLabelledXidMarks = 40;
+const kMaxXidRows = 50;
 
 export async function renderGpu(main, ctx, idText) {
   const id = Number(idText);
@@ -377,7 +380,7 @@ function healthHistory(res, range, since, until, charts) {
       }],
       yRange: m.range ? () => m.range : m.counter ? (u, min, max) => [0, Math.max(1, Math.ceil((max || 0) * 1.2))]
         : m.fromZero ? (u, min, max) => [0, Math.max(1, (max || 0) * 1.1)] : undefined,
-      marks: isXid ? changes.map((c) => ({ time: unixSeconds(c.time), label: c.last_xid ? `XID ${c.last_xid}` : `XIDs ${c.to}` })) : [],
+      marks: isXid ? changes.map((c) => ({ time: unixSeconds(c.time), label: changes.length > kMaxLabelledXidMarks ? '' : c.last_xid ? `XID ${c.last_xid}` : `XIDs ${c.to}` })) : [],
     }, charts);
     grid.append(h('div.chart-cell', el));
   }
@@ -387,7 +390,8 @@ function healthHistory(res, range, since, until, charts) {
       { label: 'Time (UTC)', get: (c) => fmtTime(c.time) },
       { label: 'XID count', class: 'num', get: (c) => `${fmtNumber(c.from)} → ${fmtNumber(c.to)}` },
       { label: 'Last XID', class: 'num', get: (c) => fmtNumber(c.last_xid) },
-    ], changes.slice().reverse(), { caption: 'XID changes in this range', class: 'xid-changes' }));
+    ], changes.slice(-kMaxXidRows).reverse(), { caption: 'XID changes in this range', class: 'xid-changes' }),
+    changes.length > kMaxXidRows ? h('p.muted.small', `The newest ${kMaxXidRows} of ${fmtNumber(changes.length)} XID changes.`) : null);
   } else {
     out.push(h('p.muted.small', `No XID change in this range${last.xid_count ? ` (XID count ${fmtNumber(last.xid_count)}, last XID ${last.last_xid}, unchanged since ${fmtTime(items[0].time)})` : ''}.`));
   }
