@@ -108,8 +108,9 @@ export async function testGpuPageDrawsHealthHistory({ baseUrl, tokens, browser, 
   await screenshot(page, artifacts, 'gpu-health-history-24h');
 }
 
-// Finds a GPU whose history (30 days) holds an XID change: one the seeded world has, else one
-// made now through the agent API (two reports, the second with one more XID).
+// Finds a GPU whose history (30 days) holds an XID change: one the seeded world has (`demo
+// seed` gives a few GPUs an XID 79), else - in a world seeded through the API only - one made
+// now through the agent API (two reports, the second with one more XID).
 async function gpuWithXidChange(baseUrl, tokens, log) {
   const now = Date.now();
   const since = isoSeconds(now - 30 * 86400e3);
@@ -126,7 +127,8 @@ async function gpuWithXidChange(baseUrl, tokens, log) {
     const h = await telemetry(baseUrl, tokens.admin, dev.id, since, isoSeconds(now + 60e3));
     if (xidChanges(h.items).length) { log(`seeded GPU ${dev.id} has ${xidChanges(h.items).length} XID change(s)`); return dev; }
   }
-  // None in the seeded world: report one through POST /telemetry as an agent would.
+  assert.ok(tokens.seededThroughApi, `the demo seed world has no GPU whose history holds an XID change (${reportsXid.length} GPUs report XIDs)`);
+  // None in the API-seeded world: report one through POST /telemetry as an agent would.
   const agent = tokens.all.find((t) => t.role === 'agent' && devices.some((d) => d.organization_id === t.organization_id));
   assert.ok(agent, 'an agent token of an organization with GPUs');
   const dev = devices.find((d) => d.organization_id === agent.organization_id);

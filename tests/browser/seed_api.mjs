@@ -53,6 +53,7 @@ export async function seedThroughApi(baseUrl, adminToken, gpus) {
     const op = await call(adminToken, 'POST', '/tokens', { name: `browser-operator-${org.id}`, role: 'operator', organization_id: org.id });
     tokens.push({ name: `operator_${org.id}`, role: 'operator', organization_id: org.id, token: op.token });
     const agent = await call(adminToken, 'POST', '/tokens', { name: `browser-agent-${org.id}`, role: 'agent', organization_id: org.id });
+    tokens.push({ name: `agent_${org.id}`, role: 'agent', organization_id: org.id, token: agent.token });
     const sites = [];
     for (const [name, lat, lon, country] of spec.sites) {
       sites.push(await call(op.token, 'POST', '/sites', { organization_id: org.id, name, latitude_deg: lat, longitude_deg: lon, radius_km: 50, country }));
