@@ -11,7 +11,7 @@ const kLimit = 10000;  // what the page asks for (web/src/pages/gpu.js kTelemetr
 const kMaxCandidates = 60;
 // The temperature line's colour (web/src/pages/gpu.js kHealthMetrics).
 const kTemperatureRgb = [0xb5, 0x53, 0x2f];
-// The XID marks' colour (web/src/charts.js drawMarks).
+// The XID marks' colour (web/src/charts.js drawMarks; the XID line itself is slate #4a5a8c).
 const kXidMarkRgb = [0xc0, 0x26, 0x2d];
 
 function isoSeconds(ms) { return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z'); }

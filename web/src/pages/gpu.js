@@ -324,7 +324,7 @@ const kHealthMetrics = [
   { key: 'power_w', title: 'Power', short: 'power', unit: 'W', color: '#2f6db5', fromZero: true },
   { key: 'utilization_pct', title: 'Utilization', short: 'utilization', unit: '%', color: '#0e8a8a', range: [0, 100] },
   { key: 'ecc_uncorrected', title: 'ECC uncorrected errors', short: 'ECC uncorrected', unit: 'errors', color: '#8a4fbf', counter: true },
-  { key: 'xid_count', title: 'XID errors', short: 'XID count', unit: 'XIDs', color: '#c0262d', counter: true },
+  { key: 'xid_count', title: 'XID errors', short: 'XID count', unit: 'XIDs', color: '#4a5a8c', counter: true },
 ];
 
 // The instants where the XID count or the last XID differ from the sample before.
