@@ -12,6 +12,13 @@
 // store_sqlite_min_rtts_pass_seconds (one call), store_sqlite_min_rtts_one_device_us. Over the
 // same fleet: store_sqlite_append_verdicts_per_second (one AppendVerdicts of a verdict per
 // device) and store_sqlite_latest_verdicts_100k_devices_ms.
+//
+// Schema v4 history reads and writes (docs/api.md "Health history", "Compliance over time"),
+// SQLite: store_sqlite_record_telemetry_reports_per_second (RecordTelemetry of one 8-GPU
+// host's POST /telemetry per call, synchronous=FULL, every report a sample);
+// store_sqlite_licence_history_1k_gpus_7d_ms (ListLicenceVerdictHistory over 7 days for a
+// licence of kHistoryDevices GPUs with a verdict per GPU per hour: the rows of the dashboard's
+// default compliance-over-time request).
 #include <stdlib.h>
 #include <sys/resource.h>
 
@@ -323,6 +330,89 @@ MinRttFigures MinRttFigure() {
   return figures;
 }
 
+// ---- Schema v4: health history and compliance over time.
+constexpr int kTelemetryHostGpus = 8;
+constexpr int kTelemetryPosts = 500;
+constexpr int kHistoryDevices = 1'000;
+constexpr int kHistoryHours = 24 * 7;
+
+struct HistoryFigures {
+  double record_telemetry_reports_per_second = 0;
+  double licence_history_ms = 0;
+};
+
+HistoryFigures HistoryFigure() {
+  HistoryFigures figures;
+  const std::string dir = TempDir();
+  {
+    SqliteStoreOptions options;
+    options.path = dir + "/store.db";
+    auto opened = OpenSqliteStore(options);
+    if (!opened.ok()) return figures;
+    Store& store = **opened;
+    Organization org;
+    org.name = "bench";
+    auto stored_org = store.CreateOrganization(org);
+    if (!stored_org.ok()) return figures;
+    Licence licence;
+    licence.organization_id = stored_org->id;
+    licence.reference = "EL-BENCH";
+    licence.valid_until = absl::FromUnixSeconds(2'000'000'000);
+    auto stored_licence = store.CreateLicence(licence);
+    if (!stored_licence.ok()) return figures;
+    std::vector<int64_t> ids;
+    for (int i = 0; i < kHistoryDevices; ++i) {
+      Device d;
+      d.organization_id = stored_org->id;
+      d.licence_id = stored_licence->id;
+      d.uuid = absl::StrCat("GPU-bench-", i);
+      auto created = store.CreateDevice(d);
+      if (!created.ok()) return figures;
+      ids.push_back(created->id);
+    }
+    // POST /telemetry of one host: 8 reports, one transaction.
+    const absl::Time base = absl::FromUnixSeconds(1'790'000'000);
+    const absl::Time telemetry_start = absl::Now();
+    for (int post = 0; post < kTelemetryPosts; ++post) {
+      std::vector<Telemetry> reports(kTelemetryHostGpus);
+      for (int g = 0; g < kTelemetryHostGpus; ++g) {
+        reports[g].device_id = ids[g];
+        reports[g].time = base + absl::Minutes(5 * post);
+        reports[g].temperature_c = 60 + g;
+        reports[g].utilization_pct = 90;
+      }
+      if (!store.RecordTelemetry(reports, absl::Minutes(5)).ok()) return figures;
+    }
+    figures.record_telemetry_reports_per_second =
+        kTelemetryPosts * kTelemetryHostGpus /
+        absl::ToDoubleSeconds(absl::Now() - telemetry_start);
+    // A verdict per GPU per hour over a week, then the week's rows of the licence.
+    for (int hour = 0; hour < kHistoryHours; ++hour) {
+      std::vector<Verdict> verdicts(kHistoryDevices);
+      for (int i = 0; i < kHistoryDevices; ++i) {
+        verdicts[i].device_id = ids[i];
+        verdicts[i].time = base + absl::Hours(hour) + absl::Seconds(i);
+        verdicts[i].status = (i + hour) % 50 == 0 ? VerdictStatus::kUnproven
+                                                  : VerdictStatus::kCompliant;
+        verdicts[i].licence_id = stored_licence->id;
+      }
+      if (!store.AppendVerdicts(verdicts).ok()) return figures;
+    }
+    const absl::Time history_start = absl::Now();
+    auto rows = store.ListLicenceVerdictHistory(stored_licence->id, base,
+                                                base + absl::Hours(kHistoryHours));
+    const double ms = absl::ToDoubleMilliseconds(absl::Now() - history_start);
+    if (rows.ok() && rows->size() == static_cast<size_t>(kHistoryDevices) * kHistoryHours) {
+      figures.licence_history_ms = ms;
+    } else {
+      std::fprintf(stderr, "licence history failed: %s (%zu rows)\n",
+                   rows.status().ToString().c_str(), rows.ok() ? rows->size() : 0);
+    }
+  }
+  std::filesystem::remove_all(dir);
+  return figures;
+}
+
 }  // namespace
 }  // namespace lightcone::server
 
@@ -349,5 +439,10 @@ int main(int argc, char** argv) {
                                  min_rtts.append_verdicts_per_second, "verdicts/s", true);
   lightcone::bench::ReportFigure("store_sqlite_latest_verdicts_100k_devices_ms",
                                  min_rtts.latest_verdicts_ms, "ms", false);
+  const lightcone::server::HistoryFigures history = lightcone::server::HistoryFigure();
+  lightcone::bench::ReportFigure("store_sqlite_record_telemetry_reports_per_second",
+                                 history.record_telemetry_reports_per_second, "reports/s", true);
+  lightcone::bench::ReportFigure("store_sqlite_licence_history_1k_gpus_7d_ms",
+                                 history.licence_history_ms, "ms", false);
   return 0;
 }

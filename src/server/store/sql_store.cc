@@ -592,6 +592,12 @@ absl::StatusOr<Telemetry> ReadTelemetry(SqlStatement* s) {
   return t;
 }
 
+// Binds a telemetry report to parameters 1-8 in kTelemetryColumns order.
+void BindTelemetry(SqlStatement* s, const Telemetry& t) {
+  BindFrom(s, 1, t.device_id, Nanos(t.time), t.temperature_c, t.power_w, t.utilization_pct,
+           t.ecc_uncorrected, t.xid_count, t.last_xid);
+}
+
 // Fetches the single row of a by-id SELECT, or NotFound.
 template <typename T, typename ReadFn>
 absl::StatusOr<T> ReadOne(SqlStatement* s, ReadFn read, const std::string& what, int64_t id) {
@@ -1574,8 +1580,7 @@ absl::Status SqlStore::PutTelemetryLocked(const Telemetry& t) {
           "ecc_uncorrected = excluded.ecc_uncorrected, xid_count = excluded.xid_count, "
           "last_xid = excluded.last_xid WHERE excluded.time_ns >= telemetry.time_ns")));
   ResetOnExit reset(s);
-  BindFrom(s, 1, t.device_id, Nanos(t.time), t.temperature_c, t.power_w, t.utilization_pct,
-           t.ecc_uncorrected, t.xid_count, t.last_xid);
+  BindTelemetry(s, t);
   LC_ASSIGN_OR_RETURN(bool unused, s->Next());
   (void)unused;
   return absl::OkStatus();
@@ -1799,8 +1804,7 @@ absl::StatusOr<bool> SqlStore::RecordTelemetryLocked(const Telemetry& t,
                                                 kTelemetryColumns,
                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")));
   ResetOnExit reset(s);
-  BindFrom(s, 1, t.device_id, Nanos(t.time), t.temperature_c, t.power_w, t.utilization_pct,
-           t.ecc_uncorrected, t.xid_count, t.last_xid);
+  BindTelemetry(s, t);
   LC_ASSIGN_OR_RETURN(bool unused, s->Next());
   (void)unused;
   return true;

@@ -1650,63 +1650,36 @@ TEST_P(StoreTest, AggregateReadsRunBesideWrites) {
 // columns at their defaults; the v2 features work on the old records.
 TEST_P(StoreTest, MigratesV1DatabaseToV2PreservingData) {
   // SetUp migrated its location to the latest version; start over on a fresh location built
-  // with migration 1 only.
-  store_.reset();
-  ASSERT_TRUE(backend_->NewLocation().ok());
-  {
-    auto raw = backend_->OpenRaw();
-    ASSERT_TRUE(raw.ok()) << raw.status();
-    internal::SqlDatabase& db = **raw;
-    ASSERT_TRUE(internal::RunMigrationsUpTo(db, 1).ok());
-    ASSERT_EQ(internal::CurrentSchemaVersion(db).value_or(-1), 1);
-    const std::string blob_key = db.dialect() == internal::SqlDialect::kSqlite
-                                     ? "X'6b6579'"
-                                     : "'\\x6b6579'::bytea";
-    ASSERT_TRUE(db.ExecScript(absl::StrCat(
-                      "INSERT INTO organizations (id, name, created_at_ns) VALUES (1, 'acme', 5);"
-                      "INSERT INTO landmarks (id, name, latitude_deg, longitude_deg, public_key, "
-                      "status, created_at_ns) VALUES (1, 'sin-1', 1.3, 103.8, ",
-                      blob_key, ", 'active', 6);"
-                      "INSERT INTO landmarks (id, name, latitude_deg, longitude_deg, public_key, "
-                      "status, created_at_ns) VALUES (2, 'sin-2', 1.4, 103.9, ",
-                      blob_key, ", 'retired', 6);"
-                      "INSERT INTO hosts (id, organization_id, hostname, first_seen_ns, "
-                      "last_seen_ns) VALUES (1, 1, 'node-1', 7, 8);"
-                      "INSERT INTO devices (id, organization_id, host_id, licence_id, uuid, "
-                      "serial, ueid, model, key_public_key, key_id, assurance_level, "
-                      "first_seen_ns, last_seen_ns) VALUES (1, 1, 1, NULL, 'GPU-old', 'S1', '', "
-                      "'H100', ",
-                      blob_key, ", 'kid', 1, 9, 10);"
-                      "INSERT INTO measurement_batches (id, landmark_id, batch_sequence, "
-                      "content_hash, measurement_count, received_at_ns) VALUES (1, 1, 1, ",
-                      blob_key, ", 2, 11);"
-                      "INSERT INTO measurements (id, device_id, landmark_id, time_ns, rtt_ns, "
-                      "nonce, sequence, key_id, reply_signature, batch_id) VALUES "
-                      "(1, 1, 1, 1000, 700, ", blob_key, ", 1, 'kid', ", blob_key, ", 1), "
-                      "(2, 1, 1, 2000, 500, ", blob_key, ", 2, 'kid', ", blob_key, ", 1);"
-                      "INSERT INTO verdicts (id, device_id, time_ns, status, reason, "
-                      "region_summary_json, estimate_latitude_deg, estimate_longitude_deg, "
-                      "estimate_radius_km, robustness_f, assurance_level) VALUES "
-                      "(1, 1, 20, 'unproven', 'first', '{}', 0, 0, 0, 0, 0), "
-                      "(2, 1, 30, 'compliant', 'second', '{}', 1.3, 103.8, 50, 1, 1);"
-                      "INSERT INTO alerts (id, organization_id, device_id, type, severity, "
-                      "subject, evidence_json, state, acknowledged_by, acknowledge_comment, "
-                      "created_at_ns, acknowledged_at_ns) VALUES (1, 1, 1, 'went_dark', "
-                      "'warning', 's', '{}', 'open', '', '', 40, 0);"))
-                    .ok());
-    if (db.dialect() == internal::SqlDialect::kPostgres) {
-      // Explicit ids do not advance identity sequences; a v1 server would have used them.
-      for (const char* table : {"organizations", "landmarks", "hosts", "devices",
-                                "measurement_batches", "measurements", "verdicts", "alerts"}) {
-        ASSERT_TRUE(db.ExecScript(absl::StrCat("SELECT setval(pg_get_serial_sequence('", table,
-                                               "', 'id'), (SELECT MAX(id) FROM ", table, "))"))
-                        .ok());
-      }
-    }
-  }
-  auto reopened = backend_->Open();
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  store_ = *std::move(reopened);
+  // with migration 1 only. Explicit ids do not advance PostgreSQL's identity sequences; a v1
+  // server would have used them.
+  ASSERT_NO_FATAL_FAILURE(OpenMigratedFrom(
+      1,
+      "INSERT INTO organizations (id, name, created_at_ns) VALUES (1, 'acme', 5);"
+      "INSERT INTO landmarks (id, name, latitude_deg, longitude_deg, public_key, status, "
+      "created_at_ns) VALUES (1, 'sin-1', 1.3, 103.8, {{KEY}}, 'active', 6);"
+      "INSERT INTO landmarks (id, name, latitude_deg, longitude_deg, public_key, status, "
+      "created_at_ns) VALUES (2, 'sin-2', 1.4, 103.9, {{KEY}}, 'retired', 6);"
+      "INSERT INTO hosts (id, organization_id, hostname, first_seen_ns, last_seen_ns) VALUES "
+      "(1, 1, 'node-1', 7, 8);"
+      "INSERT INTO devices (id, organization_id, host_id, licence_id, uuid, serial, ueid, "
+      "model, key_public_key, key_id, assurance_level, first_seen_ns, last_seen_ns) VALUES "
+      "(1, 1, 1, NULL, 'GPU-old', 'S1', '', 'H100', {{KEY}}, 'kid', 1, 9, 10);"
+      "INSERT INTO measurement_batches (id, landmark_id, batch_sequence, content_hash, "
+      "measurement_count, received_at_ns) VALUES (1, 1, 1, {{KEY}}, 2, 11);"
+      "INSERT INTO measurements (id, device_id, landmark_id, time_ns, rtt_ns, nonce, sequence, "
+      "key_id, reply_signature, batch_id) VALUES "
+      "(1, 1, 1, 1000, 700, {{KEY}}, 1, 'kid', {{KEY}}, 1), "
+      "(2, 1, 1, 2000, 500, {{KEY}}, 2, 'kid', {{KEY}}, 1);"
+      "INSERT INTO verdicts (id, device_id, time_ns, status, reason, region_summary_json, "
+      "estimate_latitude_deg, estimate_longitude_deg, estimate_radius_km, robustness_f, "
+      "assurance_level) VALUES (1, 1, 20, 'unproven', 'first', '{}', 0, 0, 0, 0, 0), "
+      "(2, 1, 30, 'compliant', 'second', '{}', 1.3, 103.8, 50, 1, 1);"
+      "INSERT INTO alerts (id, organization_id, device_id, type, severity, subject, "
+      "evidence_json, state, acknowledged_by, acknowledge_comment, created_at_ns, "
+      "acknowledged_at_ns) VALUES (1, 1, 1, 'went_dark', 'warning', 's', '{}', 'open', '', '', "
+      "40, 0);",
+      {"organizations", "landmarks", "hosts", "devices", "measurement_batches", "measurements",
+       "verdicts", "alerts"}));
   EXPECT_EQ(store_->SchemaVersion().value_or(-1), internal::LatestSchemaVersion());
 
   auto org = store_->GetOrganization(1);
