@@ -218,11 +218,12 @@ ALTER TABLE devices ADD COLUMN prev_key_superseded_at_ns BIGINT NOT NULL DEFAULT
 )sql";
 
 // Schema v4 (health history, compliance over time): the licence each verdict was judged
-// against, with indexes to read a licence's verdicts by time and a device's verdicts by time;
+// against, with an index to find a licence's devices (one seek per device) and read each
+// one's verdicts under the licence by time, and one to read a device's verdicts by time;
 // the sampled history of agent telemetry, read per device by time and pruned by time.
 constexpr char kMigration4[] = R"sql(
 ALTER TABLE verdicts ADD COLUMN licence_id BIGINT REFERENCES licences(id);
-CREATE INDEX verdicts_by_licence_time ON verdicts (licence_id, time_ns, device_id);
+CREATE INDEX verdicts_by_licence ON verdicts (licence_id, device_id, time_ns);
 CREATE INDEX verdicts_by_device_time ON verdicts (device_id, time_ns, id);
 CREATE TABLE telemetry_samples (
   id {{ID}},

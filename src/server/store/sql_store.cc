@@ -1851,22 +1851,27 @@ absl::StatusOr<int64_t> SqlStore::DeleteTelemetrySamplesBefore(absl::Time before
 
 absl::StatusOr<std::vector<VerdictPoint>> SqlStore::ListLicenceVerdictHistory(
     int64_t licence_id, absl::Time since, absl::Time until) {
-  // Devices judged against the licence by `until` (verdicts_by_licence_time), then per device
-  // its verdicts in the range and its latest before it (verdicts_by_device_time).
+  // The devices ever judged against the licence, by a loose index scan of verdicts_by_licence
+  // (one seek per device, however long their history), then per device its verdicts in the
+  // range and its latest before it (verdicts_by_device_time). Devices first judged against
+  // the licence after `until` come along harmlessly: none of their rows is under the licence.
   static constexpr char kSql[] =
-      "WITH devs AS (SELECT DISTINCT device_id FROM verdicts WHERE licence_id = ? "
-      "AND time_ns <= ?) "
+      "WITH RECURSIVE devs(device_id) AS ("
+      "SELECT MIN(device_id) FROM verdicts WHERE licence_id = ? "
+      "UNION ALL SELECT (SELECT MIN(n.device_id) FROM verdicts n WHERE n.licence_id = ? "
+      "AND n.device_id > devs.device_id) FROM devs WHERE devs.device_id IS NOT NULL) "
       "SELECT v.device_id, v.time_ns, v.status, v.licence_id, v.id FROM verdicts v "
       "JOIN devs ON v.device_id = devs.device_id WHERE v.time_ns >= ? AND v.time_ns <= ? "
       "UNION ALL "
       "SELECT v.device_id, v.time_ns, v.status, v.licence_id, v.id FROM verdicts v "
       "WHERE v.id IN (SELECT (SELECT p.id FROM verdicts p WHERE p.device_id = devs.device_id "
-      "AND p.time_ns < ? ORDER BY p.time_ns DESC, p.id DESC LIMIT 1) FROM devs) "
+      "AND p.time_ns < ? ORDER BY p.time_ns DESC, p.id DESC LIMIT 1) FROM devs "
+      "WHERE devs.device_id IS NOT NULL) "
       "ORDER BY 2, 5";
   return OnReader([&](SqlDatabase& db) -> absl::StatusOr<std::vector<VerdictPoint>> {
     LC_ASSIGN_OR_RETURN(SqlStatement * s, db.Prepare(kSql));
     ResetOnExit reset(s);
-    BindFrom(s, 1, licence_id, Nanos(until), Nanos(since), Nanos(until), Nanos(since));
+    BindFrom(s, 1, licence_id, licence_id, Nanos(since), Nanos(until), Nanos(since));
     return ReadAll<VerdictPoint>(s, [](SqlStatement* row) -> absl::StatusOr<VerdictPoint> {
       VerdictPoint p;
       p.device_id = row->ColumnInt64(0);

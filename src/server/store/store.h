@@ -501,10 +501,10 @@ class Store {
   virtual absl::StatusOr<int64_t> DeleteTelemetrySamplesBefore(absl::Time before) = 0;
 
   // What a licence's compliance over time is computed from (docs/api.md "Compliance over
-  // time"): for every device that has a verdict judged against `licence_id` at or before
-  // `until`, its verdicts with since <= time <= until - whatever licence they were judged
-  // against, so that a device that moved to another licence stops counting - plus its latest
-  // verdict before `since` (when it has one). Ordered by time, then verdict id (a device's
+  // time"): for every device that ever had a verdict judged against `licence_id`, its
+  // verdicts with since <= time <= until - whatever licence they were judged against, so that
+  // a device that moved to another licence stops counting - plus its latest verdict before
+  // `since` (when it has one). Ordered by time, then verdict id (a device's
   // latest verdict at an instant is its last row at or before that instant).
   virtual absl::StatusOr<std::vector<VerdictPoint>> ListLicenceVerdictHistory(
       int64_t licence_id, absl::Time since, absl::Time until) = 0;
