@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -26,6 +27,7 @@
 #include "core/crypto.h"
 #include "core/status_macros.h"
 #include "demo/builtin_scenario.h"
+#include "demo/health_model.h"
 #include "demo/seeder.h"
 #include "demo/summary.h"
 #include "demo/world.h"
@@ -53,6 +55,15 @@ constexpr double kLiveMaxTravelKmh = 1e15;
 // Landmarks sign and upload a batch of min RTTs this often.
 constexpr int kBatchWindowMs = 2000;
 constexpr double kStatusPeriodS = 10.0;
+// Health for the dashboard's charts: agents report every kTelemetryIntervalS real seconds
+// and the server keeps each report as a sample (kTelemetrySampleIntervalS); the fake NVML
+// values follow demo::DemoTelemetry in steps of kHealthTraceStepS for kHealthTracePoints
+// steps (an hour; then they stay at the last value), its time running like the seeded
+// world's (one scenario second = kSeedTimeScale s).
+constexpr int kTelemetryIntervalS = 5;
+constexpr int kTelemetrySampleIntervalS = 5;
+constexpr double kHealthTraceStepS = 10;
+constexpr int kHealthTracePoints = 360;
 
 void Say(const std::string& line) {
   std::fputs(line.c_str(), stdout);
@@ -189,6 +200,9 @@ class Runner {
   absl::Status StartGroup(int group);
   void StopGroup(int group);
   void AssignLicences();
+  // Adds the fake NVML "telemetry" traces and "xids" of GPU `uuid`, whose agent starts
+  // `started_s` real seconds into the run, to its fake NVML entry `gpu`.
+  void AddHealthTrace(const std::string& uuid, double started_s, nlohmann::json* gpu) const;
   double Elapsed() const { return absl::ToDoubleSeconds(absl::Now() - t0_); }
 
   RunnerOptions o_;
@@ -251,6 +265,7 @@ absl::Status Runner::Setup() {
   so.web_root = o_.web_root;
   // Landmarks and agents keep their connections alive, each holding a worker thread.
   so.http_threads = static_cast<int>(world_->landmarks().size() + world_->hosts().size()) + 16;
+  so.telemetry_sample_interval = absl::Seconds(kTelemetrySampleIntervalS);
   LC_ASSIGN_OR_RETURN(server_, server::Server::Create(so));
   t0_ = absl::Now();
   LC_ASSIGN_OR_RETURN(directory_, SeedDirectory(*server_->shared_store(), *world_, t0_));
@@ -369,6 +384,33 @@ absl::Status Runner::WriteAndStartNetem(int group) {
   return absl::OkStatus();
 }
 
+void Runner::AddHealthTrace(const std::string& uuid, double started_s,
+                            nlohmann::json* gpu) const {
+  const Scenario& sc = world_->scenario();
+  const absl::Duration episode = absl::Seconds(sc.duration_s * kSeedTimeScale);
+  nlohmann::json temperature = nlohmann::json::array(), power = nlohmann::json::array(),
+                 utilization = nlohmann::json::array(), xids = nlohmann::json::array();
+  int64_t xid_count = 0;
+  for (int k = 0; k < kHealthTracePoints; ++k) {
+    const double at_s = k * kHealthTraceStepS;  // since the agent loaded the fake NVML
+    const double scenario_s = (started_s + at_s) * o_.speed;
+    const server::Telemetry tel =
+        DemoTelemetry(sc.seed, uuid, 0, t0_ + absl::Seconds(scenario_s * kSeedTimeScale), t0_,
+                      episode);
+    temperature.push_back({at_s, tel.temperature_c});
+    power.push_back({at_s, std::llround(tel.power_w * 1000)});
+    utilization.push_back({at_s, tel.utilization_pct});
+    if (tel.xid_count > xid_count) {
+      xids.push_back({{"at_s", at_s}, {"xid", tel.last_xid}});
+      xid_count = tel.xid_count;
+    }
+  }
+  (*gpu)["telemetry"] = {{"temperature_c", std::move(temperature)},
+                         {"power_mw", std::move(power)},
+                         {"utilization_gpu_pct", std::move(utilization)}};
+  (*gpu)["xids"] = std::move(xids);
+}
+
 absl::Status Runner::StartGroup(int group) {
   const ScenarioHostGroup& g = world_->scenario().groups[group];
   LC_RETURN_IF_ERROR(WriteAndStartNetem(group));
@@ -383,6 +425,7 @@ absl::Status Runner::StartGroup(int group) {
     }
   }
   auto [first, last] = world_->GroupHosts(group);
+  const double started_s = absl::ToDoubleSeconds(absl::Now() - t0_);
   for (int h = first; h < last; ++h) {
     const WorldHost& wh = world_->hosts()[h];
     const std::string base = absl::StrCat(dir_, "/agent-", wh.hostname);
@@ -396,15 +439,18 @@ absl::Status Runner::StartGroup(int group) {
                       {"pci_bus_id", id.pci_bus_id},
                       {"vbios_version", "96.00.99.00.01"},
                       {"minor_number", static_cast<int>(j)},
-                      {"nvlinks", nlohmann::json::array()},
-                      {"telemetry", {{"power_mw", 420000}, {"temperature_c", 58}}}});
+                      {"nvlinks", nlohmann::json::array()}});
+      AddHealthTrace(id.uuid, started_s, &gpus.back());
     }
-    LC_RETURN_IF_ERROR(WriteText(base + ".nvml.json", nlohmann::json{{"gpus", gpus}}.dump(2)));
+    LC_RETURN_IF_ERROR(WriteText(base + ".nvml.json", nlohmann::json{{"gpus", gpus}}.dump()));
     LC_RETURN_IF_ERROR(WriteText(base + ".token", directory_.tokens[org_key].secret + "\n", 0600));
     // Every agent runs on this one machine: each enrolls under its simulated host's name and
     // serves no /metrics (they would all want the same port).
-    LC_RETURN_IF_ERROR(WriteText(base + ".toml", "listen = \"127.0.0.1:0\"\nkeepalive_ms = 1000\n"
-                                                 "metrics_listen = \"\"\n"));
+    LC_RETURN_IF_ERROR(WriteText(
+        base + ".toml",
+        absl::StrCat("listen = \"127.0.0.1:0\"\nkeepalive_ms = 1000\nmetrics_listen = \"\"\n"
+                     "[server]\nurl = \"", server_url_, "\"\ntelemetry_interval = ",
+                     kTelemetryIntervalS, "\n")));
     std::vector<std::string> argv = {bin_dir_ + "/lightcone-agent", "--config", base + ".toml",
                                      "--server", server_url_, "--token-file", base + ".token",
                                      "--hostname", wh.hostname, "--log-level", "warn"};

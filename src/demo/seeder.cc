@@ -13,6 +13,7 @@
 #include "core/crypto.h"
 #include "core/status_macros.h"
 #include "core/wire_record.h"
+#include "demo/health_model.h"
 #include "demo/summary.h"
 #include "server/fleet/fleet_monitor.h"
 #include "sodium.h"
@@ -51,46 +52,6 @@ std::string Slug(absl::string_view name) {
 // over the 70 h episode, ~24 in the dashboard's default 24 h window, plus every XID/ECC event.
 constexpr int kTelemetryReportsPerRound = 20;
 constexpr absl::Duration kTelemetrySampleInterval = absl::Hours(1);
-
-// One GPU in kXidOneIn hits an XID 79 (fallen off the bus) once in the episode, one in
-// kEccOneIn an uncorrected ECC error (by StableHash of the uuid).
-constexpr uint64_t kXidOneIn = 12;
-constexpr uint64_t kEccOneIn = 16;
-constexpr int64_t kDemoXid = 79;
-
-// The health a demo GPU reports at `t`: a base load per GPU, a daily cycle, noise per report,
-// and its XID / ECC event (if it has one) from a fixed point of the episode on. Deterministic
-// from the seed, the uuid and the time.
-server::Telemetry DemoTelemetry(uint64_t seed, const std::string& uuid, int64_t device_id,
-                                absl::Time t, absl::Time episode_start,
-                                absl::Duration episode) {
-  const uint64_t gpu = StableHash(seed, absl::StrCat("health/", uuid));
-  const uint64_t noise = StableHash(seed, absl::StrCat("health/", uuid, "/", absl::ToUnixSeconds(t)));
-  const double phase = static_cast<double>(gpu % 1000) / 1000.0;
-  const double day = absl::FDivDuration(t - absl::UnixEpoch(), absl::Hours(24));
-  const double cycle = std::sin(2 * M_PI * (day + phase));  // -1..1, one period a day
-  const double jitter = static_cast<double>(noise % 1000) / 1000.0 - 0.5;  // -0.5..0.5
-  server::Telemetry tel;
-  tel.device_id = device_id;
-  tel.time = t;
-  const double base_util = 55 + static_cast<double>(gpu % 30);
-  tel.utilization_pct = std::clamp(base_util + 15 * cycle + 10 * jitter, 0.0, 100.0);
-  tel.power_w = std::round(90 + 6 * tel.utilization_pct + 20 * jitter);
-  tel.temperature_c =
-      std::round((38 + 0.35 * tel.utilization_pct + static_cast<double>((gpu >> 10) % 6) + 2 * jitter) * 10) / 10;
-  tel.utilization_pct = std::round(tel.utilization_pct);
-  // The event happens somewhere in the middle 80% of the episode.
-  const absl::Time event_at =
-      episode_start + episode * (0.1 + 0.8 * static_cast<double>((gpu >> 20) % 1000) / 1000.0);
-  if (t >= event_at && StableHash(seed, absl::StrCat("xid/", uuid)) % kXidOneIn == 0) {
-    tel.xid_count = 1;
-    tel.last_xid = kDemoXid;
-  }
-  if (t >= event_at && StableHash(seed, absl::StrCat("ecc/", uuid)) % kEccOneIn == 0) {
-    tel.ecc_uncorrected = 1;
-  }
-  return tel;
-}
 
 // One probe of one GPU by one landmark in a round, before signing.
 struct Probe {
