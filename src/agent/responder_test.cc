@@ -39,6 +39,25 @@ class ResponderTest : public ::testing::Test {
     return out;
   }
 
+  // Sends a challenge for the fixture's device from `client` to `to` and checks that a
+  // valid signed reply with the same sequence comes back within 5 s.
+  void ExchangeOverLoopback(int client, const wire::Endpoint& to, uint64_t sequence) {
+    auto challenge = ChallengeBytes(key_.device_id, sequence);
+    ASSERT_EQ(sendto(client, challenge.data(), challenge.size(), 0,
+                     reinterpret_cast<const sockaddr*>(&to.address), to.length),
+              static_cast<ssize_t>(challenge.size()));
+    pollfd p{client, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 5000), 1);
+    uint8_t buf[wire::kMaxDatagramBytes];
+    ssize_t n = recv(client, buf, sizeof(buf), 0);
+    ASSERT_EQ(n, static_cast<ssize_t>(wire::kReplyBytes));
+    wire::Reply reply;
+    ASSERT_EQ(wire::DecodeReply(std::span<const uint8_t>(buf, n), &reply),
+              wire::DecodeError::kOk);
+    EXPECT_EQ(reply.sequence, sequence);
+    EXPECT_TRUE(wire::VerifyReply(reply, key_.public_key));
+  }
+
   std::unique_ptr<DeviceKeyStore> keys_;
   PublicKeyInfo key_;
   sockaddr_storage source_;
@@ -122,19 +141,7 @@ TEST_F(ResponderTest, AnswersOverRealLoopbackSocket) {
   ASSERT_TRUE(r.Start().ok());
   auto client = wire::BindUdpSocket(*local);
   ASSERT_TRUE(client.ok());
-  auto challenge = ChallengeBytes(key_.device_id, 7);
-  ASSERT_EQ(sendto(*client, challenge.data(), challenge.size(), 0,
-                   reinterpret_cast<const sockaddr*>(&bound->address), bound->length),
-            static_cast<ssize_t>(challenge.size()));
-  pollfd p{*client, POLLIN, 0};
-  ASSERT_EQ(poll(&p, 1, 5000), 1);
-  uint8_t buf[wire::kMaxDatagramBytes];
-  ssize_t n = recv(*client, buf, sizeof(buf), 0);
-  ASSERT_EQ(n, static_cast<ssize_t>(wire::kReplyBytes));
-  wire::Reply reply;
-  ASSERT_EQ(wire::DecodeReply(std::span<const uint8_t>(buf, n), &reply), wire::DecodeError::kOk);
-  EXPECT_EQ(reply.sequence, 7u);
-  EXPECT_TRUE(wire::VerifyReply(reply, key_.public_key));
+  ExchangeOverLoopback(*client, *bound, 7);
   r.Stop();
   EXPECT_EQ(r.stats().answered, 1u);
   EXPECT_EQ(r.stats().received, 1u);
@@ -156,26 +163,10 @@ TEST_F(ResponderTest, BusyPollingAnswersWhilePollingAndAfterTheWindow) {
   ASSERT_TRUE(r.Start().ok());
   auto client = wire::BindUdpSocket(*local);
   ASSERT_TRUE(client.ok());
-  auto exchange = [&](uint64_t sequence) {
-    auto challenge = ChallengeBytes(key_.device_id, sequence);
-    ASSERT_EQ(sendto(*client, challenge.data(), challenge.size(), 0,
-                     reinterpret_cast<const sockaddr*>(&bound->address), bound->length),
-              static_cast<ssize_t>(challenge.size()));
-    pollfd p{*client, POLLIN, 0};
-    ASSERT_EQ(poll(&p, 1, 5000), 1);
-    uint8_t buf[wire::kMaxDatagramBytes];
-    ssize_t n = recv(*client, buf, sizeof(buf), 0);
-    ASSERT_EQ(n, static_cast<ssize_t>(wire::kReplyBytes));
-    wire::Reply reply;
-    ASSERT_EQ(wire::DecodeReply(std::span<const uint8_t>(buf, n), &reply),
-              wire::DecodeError::kOk);
-    EXPECT_EQ(reply.sequence, sequence);
-    EXPECT_TRUE(wire::VerifyReply(reply, key_.public_key));
-  };
-  exchange(1);
-  exchange(2);  // inside the 20 ms window: answered by the polling loop
+  ExchangeOverLoopback(*client, *bound, 1);
+  ExchangeOverLoopback(*client, *bound, 2);  // inside the 20 ms window: the polling loop
   usleep(100'000);
-  exchange(3);  // after it: answered from the blocking receive
+  ExchangeOverLoopback(*client, *bound, 3);  // after it: the blocking receive
   r.Stop();
   EXPECT_EQ(r.stats().answered, 3u);
   EXPECT_EQ(r.stats().received, 3u);
