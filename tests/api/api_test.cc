@@ -14,6 +14,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "agent/gpu/key_binding.h"
 #include "api_test_util.h"
 #include "attest/report_builder.h"
@@ -83,6 +85,7 @@ class ApiTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(ca.ok()) << ca.status();
     ca_ = std::make_unique<attest::TestCa>(*std::move(ca));
     options.attestation_roots_pem = ca_->root_pem();
+    options_ = options;
     auto server = Server::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -90,6 +93,17 @@ class ApiTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(admin.ok()) << admin.status();
     ASSERT_FALSE(admin->empty());
     admin_ = *admin;
+    ASSERT_TRUE(server_->Start().ok());
+    port_ = server_->port();
+  }
+
+  // Stops the server and starts a new one on the same store (a restart).
+  void RestartServer() {
+    server_->Stop();
+    server_.reset();
+    auto server = Server::Create(options_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
     ASSERT_TRUE(server_->Start().ok());
     port_ = server_->port();
   }
@@ -183,6 +197,7 @@ class ApiTest : public ::testing::TestWithParam<std::string> {
   std::string dir_;
   std::unique_ptr<attest::TestCa> ca_;
   std::unique_ptr<Server> server_;
+  ServerOptions options_;  // what server_ was created with
   std::string admin_;
   int port_ = 0;
 };
@@ -511,12 +526,29 @@ TEST_P(ApiTest, SignedBatchesAreVerifiedAndIdempotent) {
   // Nothing of the rejected batches was stored.
   EXPECT_EQ(Expect(200, "GET", "/api/v1/measurements?limit=1000", op)["items"].size(), 20u);
   // Overview shows the landmark's last batch.
-  Json overview = Expect(200, "GET", "/api/v1/overview", admin_);
-  bool seen = false;
-  for (const Json& l : overview["landmarks"]) {
-    if (l.value("id", 0) == sin.id) seen = !l["last_batch_at"].is_null();
-  }
-  EXPECT_TRUE(seen);
+  auto last_batch_at = [&](int64_t landmark_id) {
+    Json overview = Expect(200, "GET", "/api/v1/overview", admin_);
+    for (const Json& l : overview["landmarks"]) {
+      if (l.value("id", int64_t{0}) == landmark_id) return l["last_batch_at"];
+    }
+    return Json();
+  };
+  const Json before = last_batch_at(sin.id);
+  ASSERT_TRUE(before.is_string()) << before;
+  EXPECT_TRUE(last_batch_at(fra.id).is_null());  // fra never had a batch stored
+  // ... and still does after a restart (from the store's receive time, which the handler's
+  // clock read follows within moments).
+  RestartServer();
+  const Json after = last_batch_at(sin.id);
+  ASSERT_TRUE(after.is_string()) << after;
+  absl::Time before_time, after_time;
+  std::string error;
+  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, before.get<std::string>(), &before_time, &error))
+      << error;
+  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, after.get<std::string>(), &after_time, &error))
+      << error;
+  EXPECT_LT(absl::AbsDuration(after_time - before_time), absl::Seconds(5));
+  EXPECT_TRUE(last_batch_at(fra.id).is_null());
 }
 
 // Key rotation overlap (docs/protocol.md): after a re-binding, records signed by the replaced

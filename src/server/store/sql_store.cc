@@ -734,6 +734,17 @@ absl::StatusOr<std::vector<Landmark>> SqlStore::ListLandmarks() {
   return ReadAll<Landmark>(s, ReadLandmark);
 }
 
+absl::StatusOr<std::vector<LandmarkBatchTime>> SqlStore::LatestBatchTimes() {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s,
+                      db_->Prepare("SELECT landmark_id, MAX(received_at_ns) FROM "
+                                   "measurement_batches GROUP BY landmark_id ORDER BY landmark_id"));
+  ResetOnExit reset(s);
+  return ReadAll<LandmarkBatchTime>(s, [](SqlStatement* row) -> absl::StatusOr<LandmarkBatchTime> {
+    return LandmarkBatchTime{row->ColumnInt64(0), FromNanos(row->ColumnInt64(1))};
+  });
+}
+
 absl::Status SqlStore::SetLandmarkStatus(int64_t id, LandmarkStatus status) {
   absl::MutexLock lock(&mu_);
   LC_ASSIGN_OR_RETURN(SqlStatement * s,

@@ -105,6 +105,7 @@ class SqlStore : public Store {
   absl::StatusOr<std::vector<VerdictPoint>> ListLicenceVerdictHistory(
       int64_t licence_id, absl::Time since, absl::Time until) override;
   absl::Status SetDeviceLicence(int64_t device_id, int64_t licence_id) override;
+  absl::StatusOr<std::vector<LandmarkBatchTime>> LatestBatchTimes() override;
 
  private:
   SqlStore(std::unique_ptr<SqlDatabase> db, std::unique_ptr<SqlDatabase> reader)

@@ -235,6 +235,11 @@ struct Measurement {
 
 // A landmark's submission. (landmark_id, batch_sequence) identifies it: resubmitting the same
 // batch stores nothing twice.
+struct LandmarkBatchTime {
+  int64_t landmark_id = 0;
+  absl::Time received_at = absl::UnixEpoch();
+};
+
 struct MeasurementBatch {
   int64_t landmark_id = 0;
   int64_t batch_sequence = 0;
@@ -513,6 +518,11 @@ class Store {
   // particular a key bound meanwhile, which a read-modify-write UpdateDevice could erase).
   // NotFound for an unknown device; InvalidArgument for an unknown licence.
   virtual absl::Status SetDeviceLicence(int64_t device_id, int64_t licence_id) = 0;
+
+  // When each landmark's newest stored batch was received (landmarks with no batch are
+  // absent), in landmark id order. One scan of the batches table: the server calls it once
+  // at start and keeps the times current itself afterwards.
+  virtual absl::StatusOr<std::vector<LandmarkBatchTime>> LatestBatchTimes() = 0;
 };
 
 }  // namespace lightcone::server

@@ -19,6 +19,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/schema.h"
@@ -412,6 +414,34 @@ TEST_P(StoreTest, LicenceRoundTripKeepsStructuredFields) {
   MakeLicence(other.id, "EL-3");
   EXPECT_THAT(store_->ListLicences(org.id).value_or(std::vector<Licence>{}), SizeIs(1));
   EXPECT_THAT(store_->ListLicences(std::nullopt).value_or(std::vector<Licence>{}), SizeIs(2));
+}
+
+TEST_P(StoreTest, LatestBatchTimesNameEachLandmarksNewestBatch) {
+  const Organization org = MakeOrganization("acme");
+  const Device device = MakeDevice(org.id, "GPU-1");
+  const Landmark sin = MakeLandmark("sin-1");
+  const Landmark fra = MakeLandmark("fra-1");
+  const Landmark hkg = MakeLandmark("hkg-1");
+  auto empty = store_->LatestBatchTimes();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_THAT(*empty, SizeIs(0));
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(store_->IngestMeasurements(MakeBatch(hkg.id, 1, device.id, 0, 2)).ok());
+  ASSERT_TRUE(store_->IngestMeasurements(MakeBatch(sin.id, 1, device.id, 10, 2)).ok());
+  absl::SleepFor(absl::Milliseconds(20));
+  const absl::Time second = absl::Now();
+  ASSERT_TRUE(store_->IngestMeasurements(MakeBatch(sin.id, 2, device.id, 20, 2)).ok());
+  const absl::Time end = absl::Now();
+  auto times = store_->LatestBatchTimes();
+  ASSERT_TRUE(times.ok()) << times.status();
+  ASSERT_THAT(*times, SizeIs(2));  // fra never sent a batch
+  EXPECT_EQ((*times)[0].landmark_id, std::min(sin.id, hkg.id));
+  for (const LandmarkBatchTime& t : *times) {
+    EXPECT_NE(t.landmark_id, fra.id);
+    // sin's newest batch is its second one.
+    EXPECT_GE(t.received_at, t.landmark_id == sin.id ? second : start);
+    EXPECT_LE(t.received_at, end);
+  }
 }
 
 TEST_P(StoreTest, IngestIsIdempotent) {
