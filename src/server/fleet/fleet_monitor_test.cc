@@ -10,6 +10,8 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "server/fleet/fleet_testing.h"
+#include "server/store/postgres_store.h"
+#include "server/store/testing/pg_test_server.h"
 
 namespace lightcone::server::fleet {
 namespace {
@@ -25,18 +27,33 @@ std::shared_ptr<CountryAreaCache> Countries() {
   return cache;
 }
 
-class FleetMonitorTest : public ::testing::Test {
+// Every case runs on both store backends (the verdict loop's reads and bulk writes are SQL
+// that differs between them): a fresh SQLite file, or a fresh database on the PostgreSQL
+// server the tests start (server/store/testing).
+class FleetMonitorTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto t = testing::TempSqliteStore::Create();
-    ASSERT_TRUE(t.ok()) << t.status();
-    temp_ = *std::move(t);
+    if (GetParam() == "sqlite") {
+      auto t = testing::TempSqliteStore::Create();
+      ASSERT_TRUE(t.ok()) << t.status();
+      temp_ = *std::move(t);
+    } else {
+      auto pg = server::testing::SharedPgTestServer();
+      ASSERT_TRUE(pg.ok()) << pg.status();
+      auto conninfo = (*pg)->CreateDatabase();
+      ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+      PostgresStoreOptions options;
+      options.conninfo = *conninfo;
+      auto opened = OpenPostgresStore(options);
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      pg_store_ = *std::move(opened);
+    }
     auto w = testing::SeedWorld(store());
     ASSERT_TRUE(w.ok()) << w.status();
     world_ = *std::move(w);
   }
 
-  Store& store() { return temp_->store(); }
+  Store& store() { return temp_ ? temp_->store() : *pg_store_; }
 
   Device Add(const std::string& name, DeviceSpec spec = {}) {
     spec.name = name;
@@ -78,7 +95,8 @@ class FleetMonitorTest : public ::testing::Test {
     return std::make_unique<FleetMonitor>(&store(), options, Countries());
   }
 
-  std::unique_ptr<testing::TempSqliteStore> temp_;
+  std::unique_ptr<testing::TempSqliteStore> temp_;  // the SQLite case
+  std::unique_ptr<Store> pg_store_;                 // the PostgreSQL case
   testing::World world_;
 };
 
@@ -90,7 +108,7 @@ std::vector<Alert> OfType(const std::vector<Alert>& alerts, const std::string& t
   return out;
 }
 
-TEST_F(FleetMonitorTest, HonestFleetIsCompliantAndRaisesNothing) {
+TEST_P(FleetMonitorTest, HonestFleetIsCompliantAndRaisesNothing) {
   std::vector<Device> devices;
   for (int i = 0; i < 6; ++i) {
     devices.push_back(Add(absl::StrCat("honest-", i)));
@@ -120,7 +138,7 @@ TEST_F(FleetMonitorTest, HonestFleetIsCompliantAndRaisesNothing) {
   EXPECT_EQ(later.raised_by_type[kWentDark], 6);  // ... but silent for 2 h.
 }
 
-TEST_F(FleetMonitorTest, DivertedGpuIsViolationWithOneAlertAcrossPassesResolvedWhenBack) {
+TEST_P(FleetMonitorTest, DivertedGpuIsViolationWithOneAlertAcrossPassesResolvedWhenBack) {
   Device honest = Add("honest");
   Device diverted = Add("diverted");
   MeasureAt(honest, testing::kSingaporeDc, TestNow() - absl::Minutes(10));
@@ -155,7 +173,7 @@ TEST_F(FleetMonitorTest, DivertedGpuIsViolationWithOneAlertAcrossPassesResolvedW
   EXPECT_GE(back.alerts_resolved, 1);
 }
 
-TEST_F(FleetMonitorTest, OneLyingLandmarkFlipsNothingAndIsReported) {
+TEST_P(FleetMonitorTest, OneLyingLandmarkFlipsNothingAndIsReported) {
   // Landmark 3 (Hong Kong) reports 0.1 ms to every GPU.
   std::vector<int64_t> liar(16, -1);
   liar[3] = 100'000;
@@ -193,7 +211,7 @@ TEST_F(FleetMonitorTest, OneLyingLandmarkFlipsNothingAndIsReported) {
   EXPECT_EQ(Alerts(kLandmarkInconsistent).size(), 1u);
 }
 
-TEST_F(FleetMonitorTest, HonestDataRaisesNoLandmarkAlert) {
+TEST_P(FleetMonitorTest, HonestDataRaisesNoLandmarkAlert) {
   for (int i = 0; i < 5; ++i) {
     Device d = Add(absl::StrCat("honest-", i));
     MeasureAt(d, testing::kSingaporeDc, TestNow() - absl::Minutes(10));
@@ -203,7 +221,7 @@ TEST_F(FleetMonitorTest, HonestDataRaisesNoLandmarkAlert) {
   EXPECT_TRUE(Alerts(kLandmarkInconsistent).empty());
 }
 
-TEST_F(FleetMonitorTest, WentDarkFiresForSilentLicensedGpuAndResolvesWhenHeard) {
+TEST_P(FleetMonitorTest, WentDarkFiresForSilentLicensedGpuAndResolvesWhenHeard) {
   Device silent = Add("silent", {.last_seen = TestNow() - absl::Hours(3)});
   MeasureAt(silent, testing::kSingaporeDc, TestNow() - absl::Hours(3));
   Device fine = Add("fine");
@@ -222,7 +240,7 @@ TEST_F(FleetMonitorTest, WentDarkFiresForSilentLicensedGpuAndResolvesWhenHeard) 
   EXPECT_TRUE(Alerts(kWentDark, AlertState::kOpen).empty());
 }
 
-TEST_F(FleetMonitorTest, CohortDarkFiresForYoungGpusGoingDarkTogether) {
+TEST_P(FleetMonitorTest, CohortDarkFiresForYoungGpusGoingDarkTogether) {
   // A new site: 8 GPUs first seen 3 days ago, silent for 4-6 hours.
   Site ghost_site;
   ghost_site.organization_id = world_.org.id;
@@ -283,7 +301,7 @@ TEST_F(FleetMonitorTest, CohortDarkFiresForYoungGpusGoingDarkTogether) {
   EXPECT_EQ(Alerts(kCohortDark).size(), 1u);
 }
 
-TEST_F(FleetMonitorTest, IdentityReappearanceFromHostChangeAndDuplicateSerial) {
+TEST_P(FleetMonitorTest, IdentityReappearanceFromHostChangeAndDuplicateSerial) {
   Device moved = Add("moved");
   Device honest = Add("honest");
   Host other;
@@ -336,7 +354,7 @@ TEST_F(FleetMonitorTest, IdentityReappearanceFromHostChangeAndDuplicateSerial) {
   (void)honest;
 }
 
-TEST_F(FleetMonitorTest, GpuThatChangedHostIsReprovenOnlyFromLaterMeasurements) {
+TEST_P(FleetMonitorTest, GpuThatChangedHostIsReprovenOnlyFromLaterMeasurements) {
   // Proven compliant in Singapore two hours ago...
   Device moved = Add("moved");
   Device honest = Add("honest");
@@ -392,7 +410,7 @@ TEST_F(FleetMonitorTest, GpuThatChangedHostIsReprovenOnlyFromLaterMeasurements) 
   EXPECT_EQ(Latest(moved.id).status, VerdictStatus::kCompliant);
 }
 
-TEST_F(FleetMonitorTest, TopologyChangeFiresOnNewPeerSetOnly) {
+TEST_P(FleetMonitorTest, TopologyChangeFiresOnNewPeerSetOnly) {
   Device a = Add("a");
   Device b = Add("b");
   auto snapshot = [&](int64_t device, std::vector<std::string> peers, absl::Time t) {
@@ -425,7 +443,7 @@ TEST_F(FleetMonitorTest, TopologyChangeFiresOnNewPeerSetOnly) {
   EXPECT_EQ(Alerts(kTopologyChange).size(), 1u);
 }
 
-TEST_F(FleetMonitorTest, ImpossibleTravelComparesConsecutiveEstimates) {
+TEST_P(FleetMonitorTest, ImpossibleTravelComparesConsecutiveEstimates) {
   Device jumper = Add("jumper");
   Device steady = Add("steady");
   // Previous verdicts one hour ago: jumper estimated in Frankfurt, steady in Singapore.
@@ -451,7 +469,7 @@ TEST_F(FleetMonitorTest, ImpossibleTravelComparesConsecutiveEstimates) {
   EXPECT_GT(ev["min_moved_km"].get<double>(), 9000);
 }
 
-TEST_F(FleetMonitorTest, LicenceOveruseAndUnlicensedGpus) {
+TEST_P(FleetMonitorTest, LicenceOveruseAndUnlicensedGpus) {
   Licence lic = world_.licence;
   lic.model_caps = {{"NVIDIA H100 80GB HBM3", 2}};
   ASSERT_TRUE(store().UpdateLicence(lic).ok());
@@ -488,7 +506,7 @@ TEST_F(FleetMonitorTest, LicenceOveruseAndUnlicensedGpus) {
   EXPECT_EQ(Alerts(kLicenceOveruse, AlertState::kResolved).size(), 2u);
 }
 
-TEST_F(FleetMonitorTest, VerdictsRecordTheLicenceJudgedAgainstAndAMoveIsWritten) {
+TEST_P(FleetMonitorTest, VerdictsRecordTheLicenceJudgedAgainstAndAMoveIsWritten) {
   const Device licensed = Add("licensed");
   const Device stray = Add("stray", {.licence_id = 0});
   MeasureAt(licensed, testing::kSingaporeDc, TestNow() - absl::Minutes(10));
@@ -510,7 +528,7 @@ TEST_F(FleetMonitorTest, VerdictsRecordTheLicenceJudgedAgainstAndAMoveIsWritten)
   EXPECT_EQ(Latest(licensed.id).status, VerdictStatus::kCompliant);
 }
 
-TEST_F(FleetMonitorTest, PassPrunesTelemetrySamplesOlderThanTheRetention) {
+TEST_P(FleetMonitorTest, PassPrunesTelemetrySamplesOlderThanTheRetention) {
   const Device d = Add("gpu");
   Telemetry old_sample;
   old_sample.device_id = d.id;
@@ -534,7 +552,7 @@ TEST_F(FleetMonitorTest, PassPrunesTelemetrySamplesOlderThanTheRetention) {
             1u);
 }
 
-TEST_F(FleetMonitorTest, ShipmentReconciliation) {
+TEST_P(FleetMonitorTest, ShipmentReconciliation) {
   Device proven = Add("proven", {.serial = "S-1"});
   MeasureAt(proven, testing::kSingaporeDc, TestNow() - absl::Minutes(5));
   Device proven2 = Add("proven2", {.serial = "S-2"});
@@ -574,7 +592,7 @@ TEST_F(FleetMonitorTest, ShipmentReconciliation) {
   EXPECT_EQ(mev["verified_by_country"]["SG"], 2);
 }
 
-TEST_F(FleetMonitorTest, VerdictUnprovenAfterGraceOnly) {
+TEST_P(FleetMonitorTest, VerdictUnprovenAfterGraceOnly) {
   Device slow = Add("slow");
   Device fresh = Add("fresh");
   std::vector<int64_t> few(16, -1);
@@ -610,7 +628,7 @@ TEST_F(FleetMonitorTest, VerdictUnprovenAfterGraceOnly) {
   EXPECT_THAT(alerts[0].subject, HasSubstr("unproven for 8.0 h"));
 }
 
-TEST_F(FleetMonitorTest, BackgroundLoopRunsPasses) {
+TEST_P(FleetMonitorTest, BackgroundLoopRunsPasses) {
   Device d = Add("bg");
   MeasureAt(d, testing::kSingaporeDc, absl::Now() - absl::Minutes(1));
   FleetMonitorOptions options;
@@ -628,6 +646,11 @@ TEST_F(FleetMonitorTest, BackgroundLoopRunsPasses) {
   EXPECT_EQ(monitor->last_report()->devices, 1);
   EXPECT_TRUE(store().LatestVerdict(d.id).ok());
 }
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, FleetMonitorTest, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace lightcone::server::fleet
