@@ -402,7 +402,8 @@ HistoryFigures HistoryFigure() {
     }
     const absl::Time history_start = absl::Now();
     auto rows = store.ListLicenceVerdictHistory(stored_licence->id, base,
-                                                base + absl::Hours(kHistoryHours));
+                                                base + absl::Hours(kHistoryHours),
+                                                kMaxLicenceHistoryRows);
     const double ms = absl::ToDoubleMilliseconds(absl::Now() - history_start);
     if (rows.ok() && rows->size() == static_cast<size_t>(kHistoryDevices) * kHistoryHours) {
       figures.licence_history_ms = ms;
@@ -413,7 +414,8 @@ HistoryFigures HistoryFigure() {
     const absl::Time day_start = absl::Now();
     auto day = store.ListLicenceVerdictHistory(stored_licence->id,
                                                base + absl::Hours(kHistoryHours - 24),
-                                               base + absl::Hours(kHistoryHours));
+                                               base + absl::Hours(kHistoryHours),
+                                               kMaxLicenceHistoryRows);
     const double day_ms = absl::ToDoubleMilliseconds(absl::Now() - day_start);
     // 24 hours of verdicts per device plus its latest before the day.
     if (day.ok() && day->size() == static_cast<size_t>(kHistoryDevices) * 25) {

@@ -78,6 +78,7 @@ ResponderStats Responder::stats() const {
   s.rate_limited = counters_.rate_limited.load(std::memory_order_relaxed);
   s.unknown_device = counters_.unknown_device.load(std::memory_order_relaxed);
   s.send_errors = counters_.send_errors.load(std::memory_order_relaxed);
+  s.busy_polled = counters_.busy_polled.load(std::memory_order_relaxed);
   for (size_t i = 0; i < wire::kNumDecodeErrors; ++i) {
     s.rejected[i] = counters_.rejected[i].load(std::memory_order_relaxed);
   }
@@ -138,6 +139,7 @@ void Responder::Run() {
     // Nothing yet (EAGAIN while polling), timeout (stop check), EINTR, or a transient error.
     if (got <= 0) continue;
     Bump(counters_.received, got);
+    if (polling) Bump(counters_.busy_polled, got);
     int64_t now_ns = MonotonicNs();
     poll_until_ns = now_ns + busy_poll_ns;
     // Each reply goes out as soon as it is signed (sendto per reply rather than one

@@ -35,6 +35,7 @@ struct ResponderStats {
   uint64_t rate_limited = 0;      // dropped before decoding: source over its rate
   uint64_t unknown_device = 0;    // valid challenge for a device this agent does not serve
   uint64_t send_errors = 0;       // sendto refused a reply
+  uint64_t busy_polled = 0;       // of `received`, read by a busy poll (Options::busy_poll_us)
   // Decode rejections indexed by wire::DecodeError (index 0, kOk, stays zero). A datagram
   // of another message type (a reply or hello sent to the agent) counts as kUnexpectedType.
   std::array<uint64_t, wire::kNumDecodeErrors> rejected{};
@@ -101,6 +102,7 @@ class Responder {
     std::atomic<uint64_t> rate_limited{0};
     std::atomic<uint64_t> unknown_device{0};
     std::atomic<uint64_t> send_errors{0};
+    std::atomic<uint64_t> busy_polled{0};
     std::array<std::atomic<uint64_t>, wire::kNumDecodeErrors> rejected{};
   };
   // Single writer (the responder thread): a relaxed load+store is enough and avoids a

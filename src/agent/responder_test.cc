@@ -158,18 +158,21 @@ TEST_F(ResponderTest, BusyPollingAnswersWhilePollingAndAfterTheWindow) {
   auto bound = wire::LocalEndpoint(*fd);
   ASSERT_TRUE(bound.ok());
   Responder::Options options;
-  options.busy_poll_us = 20'000;
+  options.busy_poll_us = 300'000;
   Responder r(*fd, keys_.get(), options);
   ASSERT_TRUE(r.Start().ok());
   auto client = wire::BindUdpSocket(*local);
   ASSERT_TRUE(client.ok());
-  ExchangeOverLoopback(*client, *bound, 1);
-  ExchangeOverLoopback(*client, *bound, 2);  // inside the 20 ms window: the polling loop
-  usleep(100'000);
-  ExchangeOverLoopback(*client, *bound, 3);  // after it: the blocking receive
+  ExchangeOverLoopback(*client, *bound, 1);  // the first is read by the blocking receive
+  EXPECT_EQ(r.stats().busy_polled, 0u);
+  ExchangeOverLoopback(*client, *bound, 2);  // inside the 300 ms window: the polling loop
+  usleep(600'000);
+  ExchangeOverLoopback(*client, *bound, 3);  // after it: the blocking receive again
   r.Stop();
   EXPECT_EQ(r.stats().answered, 3u);
   EXPECT_EQ(r.stats().received, 3u);
+  // Only the second was read by polling (it was sent microseconds after the first reply).
+  EXPECT_EQ(r.stats().busy_polled, 1u);
   close(*client);
   close(*fd);
 }

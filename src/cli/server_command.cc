@@ -117,7 +117,7 @@ int RunServer(const ServerArgs& a) {
   if (a.fleet) {
     server::fleet::FleetMonitorOptions fleet_options;
     fleet_options.period = absl::Seconds(a.fleet_period_s);
-    fleet_options.telemetry_retention = absl::Hours(24 * a.telemetry_retention_days);
+    fleet_options.telemetry_retention = absl::Hours(24) * a.telemetry_retention_days;
     auto countries = server::fleet::CountryAreaCache::LoadDefault();
     std::shared_ptr<server::Store> store = (*srv)->shared_store();
     monitor = std::make_unique<server::fleet::FleetMonitor>(store.get(), fleet_options, countries);

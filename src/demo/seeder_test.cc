@@ -173,7 +173,8 @@ TEST_F(SeederTest, GpusHaveHealthHistoryAndVerdictsTheirLicence) {
   ASSERT_TRUE(licences.ok());
   int64_t judged = 0;
   for (const server::Licence& l : *licences) {
-    auto rows = store_->ListLicenceVerdictHistory(l.id, r->episode_start, o.now);
+    auto rows = store_->ListLicenceVerdictHistory(l.id, r->episode_start, o.now,
+                                                  server::kMaxLicenceHistoryRows);
     ASSERT_TRUE(rows.ok()) << rows.status();
     for (const server::VerdictPoint& p : *rows) judged += p.licence_id == l.id;
   }

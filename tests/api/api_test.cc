@@ -836,13 +836,24 @@ TEST_P(ApiTest, HealthHistoryIsSampledScopedAndValidated) {
   // Bad parameters.
   for (const std::string& query : std::vector<std::string>{
            "?since=yesterday", "?until=2026-13-01T00:00:00Z", "?limit=0", "?limit=10001",
-        "?limit=ten", "?limit=-5",
+        "?limit=ten", "?limit=-5", "?since=infinite-past", "?until=infinite-future",
+        "?since=0001-01-01T00:00:00Z", "?until=2263-01-01T00:00:00Z",
         absl::StrCat("?since=", At(base + absl::Seconds(10)), "&until=", At(base))}) {
     HttpReply bad = Do("GET", path + query, op_a);
     EXPECT_EQ(bad.status, 400) << query << ": " << bad.body;
     EXPECT_EQ(bad.json["error"].value("code", ""), "invalid_argument") << query;
   }
   EXPECT_EQ(Do("GET", path + "?limit=10000", op_a).status, 200);
+  // A report dated more than kMaxTelemetryClockAheadOfServer ahead is refused, whole.
+  HttpReply future = Do("POST", "/api/v1/telemetry", agent,
+                        {{"devices", {{{"uuid", UuidOf(1, 1)},
+                                       {"time", At(absl::Now() + absl::Hours(1))},
+                                       {"temperature_c", 99}}}}});
+  EXPECT_EQ(future.status, 400) << future.body;
+  EXPECT_TRUE(absl::StrContains(future.body, "devices[0].time")) << future.body;
+  EXPECT_DOUBLE_EQ(Expect(200, "GET", absl::StrCat("/api/v1/devices/", device_id), op_a)
+                       ["telemetry"].value("temperature_c", 0.0),
+                   63);
 }
 
 TEST_P(ApiTest, LicenceHistoryCountsEachGpuUnderTheLicenceOfItsLatestVerdict) {

@@ -335,6 +335,14 @@ absl::StatusOr<Response> PostTelemetry(ApiContext* ctx, const Request& req) {
     t.xid_count = d.Int("xid_count", false);
     t.last_xid = d.Int("last_xid", false);
     if (!d.ok()) return d.status();
+    // A report from the future would stay the device's latest health, and its newest sample,
+    // until that time came; the agent's clock may run a little ahead, not more.
+    if (t.time > absl::Now() + kMaxTelemetryClockAheadOfServer) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "devices[", i, "].time: ", ApiTime(t.time), " is more than ",
+          absl::FormatDuration(kMaxTelemetryClockAheadOfServer),
+          " ahead of the server's clock"));
+    }
     absl::StatusOr<std::string> canonical = CanonicalUuid(uuid);
     if (!canonical.ok()) {
       return absl::InvalidArgumentError(

@@ -37,6 +37,8 @@ inline constexpr size_t kMaxPendingNonces = 100'000;
 inline constexpr size_t kMaxCachedDeviceKeys = 1'000'000;
 inline constexpr size_t kMaxEnrollDevices = 1024;
 inline constexpr size_t kMaxTelemetryDevices = 4096;
+// POST /telemetry refuses a report dated further ahead of the server's clock than this.
+inline constexpr absl::Duration kMaxTelemetryClockAheadOfServer = absl::Minutes(5);
 
 // Runs chunks of work on a few threads plus the caller's. Thread-safe.
 class WorkPool {

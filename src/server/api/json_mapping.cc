@@ -83,6 +83,13 @@ absl::StatusOr<absl::Time> ParseApiTime(const std::string& text) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", text.substr(0, 64), "' is not an RFC 3339 time (", err, ")"));
   }
+  // absl accepts "infinite-past", any year, and the store keeps nanoseconds since 1970 in
+  // 64 bits: refuse what cannot be stored or written back as RFC 3339.
+  if (t < kEarliestApiTime || t > kLatestApiTime) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text.substr(0, 64), "' is outside the supported times ", ApiTime(kEarliestApiTime),
+        " .. ", ApiTime(kLatestApiTime)));
+  }
   return t;
 }
 

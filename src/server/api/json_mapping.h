@@ -32,6 +32,11 @@ absl::StatusOr<Json> ParseBody(const std::string& body);
 std::string ApiTime(absl::Time t);
 // Null for the Unix epoch (the store's "never").
 Json TimeOrNull(absl::Time t);
+// The times the API accepts: what the store's int64 nanoseconds since 1970 can hold.
+inline const absl::Time kEarliestApiTime = absl::UnixEpoch();
+inline const absl::Time kLatestApiTime = absl::FromUnixSeconds(9'223'372'036);  // 2262-04-11
+// InvalidArgument for text that is not RFC 3339 or is outside [kEarliestApiTime,
+// kLatestApiTime] (absl also parses "infinite-past" and years like 0001).
 absl::StatusOr<absl::Time> ParseApiTime(const std::string& text);
 
 // Reads fields of one JSON object, remembering the first error.

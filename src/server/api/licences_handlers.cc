@@ -345,8 +345,13 @@ absl::StatusOr<Response> LicenceHistory(ApiContext* ctx, const Request& req) {
         kMaxLicenceHistoryInstants, ")"));
   }
   absl::StatusOr<std::vector<VerdictPoint>> points =
-      ctx->store->ListLicenceVerdictHistory(licence->id, since, until);
-  if (!points.ok()) return points.status();
+      ctx->store->ListLicenceVerdictHistory(licence->id, since, until, kMaxLicenceHistoryRows);
+  if (!points.ok()) {
+    if (absl::IsInvalidArgument(points.status())) {
+      return absl::InvalidArgumentError(absl::StrCat("?since/?until: ", points.status().message()));
+    }
+    return points.status();
+  }
   return JsonOk({{"licence_id", licence->id},
                  {"since", ApiTime(since)},
                  {"until", ApiTime(until)},

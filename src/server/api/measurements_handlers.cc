@@ -162,7 +162,7 @@ absl::StatusOr<Response> IngestBatch(ApiContext* ctx, const Request& req) {
         " was already stored with different content: ", result.status().message()));
   }
   if (!result.ok()) return result.status();
-  {
+  if (!result->batch_already_stored) {  // a resubmission is not a new batch
     absl::MutexLock lock(&ctx->landmark_mu);
     ctx->last_batch_at[landmark_id] = absl::Now();
   }

@@ -735,14 +735,22 @@ absl::StatusOr<std::vector<Landmark>> SqlStore::ListLandmarks() {
 }
 
 absl::StatusOr<std::vector<LandmarkBatchTime>> SqlStore::LatestBatchTimes() {
+  LC_ASSIGN_OR_RETURN(std::vector<Landmark> landmarks, ListLandmarks());
   absl::MutexLock lock(&mu_);
+  // A landmark's batch sequence only grows: its newest batch is the last entry of the
+  // (landmark_id, batch_sequence) unique index — one index probe per landmark, not a scan of
+  // every batch ever stored.
   LC_ASSIGN_OR_RETURN(SqlStatement * s,
-                      db_->Prepare("SELECT landmark_id, MAX(received_at_ns) FROM "
-                                   "measurement_batches GROUP BY landmark_id ORDER BY landmark_id"));
-  ResetOnExit reset(s);
-  return ReadAll<LandmarkBatchTime>(s, [](SqlStatement* row) -> absl::StatusOr<LandmarkBatchTime> {
-    return LandmarkBatchTime{row->ColumnInt64(0), FromNanos(row->ColumnInt64(1))};
-  });
+                      db_->Prepare("SELECT received_at_ns FROM measurement_batches "
+                                   "WHERE landmark_id = ? ORDER BY batch_sequence DESC LIMIT 1"));
+  std::vector<LandmarkBatchTime> out;
+  for (const Landmark& l : landmarks) {
+    ResetOnExit reset(s);
+    BindFrom(s, 1, l.id);
+    LC_ASSIGN_OR_RETURN(bool row, s->Next());
+    if (row) out.push_back({l.id, FromNanos(s->ColumnInt64(0))});
+  }
+  return out;
 }
 
 absl::Status SqlStore::SetLandmarkStatus(int64_t id, LandmarkStatus status) {
@@ -1825,15 +1833,19 @@ absl::StatusOr<TelemetryHistory> SqlStore::ListTelemetrySamples(int64_t device_i
                                                                 absl::Time since,
                                                                 absl::Time until, int limit) {
   limit = ClampLimit(limit);
-  absl::MutexLock lock(&mu_);
+  // Up to kMaxPageSize + 1 rows: read on the reader connection, off the writers' lock.
   LC_ASSIGN_OR_RETURN(
-      SqlStatement * s,
-      db_->Prepare(absl::StrCat("SELECT ", kTelemetryColumns,
-                                " FROM telemetry_samples WHERE device_id = ? AND time_ns >= ? "
-                                "AND time_ns <= ? ORDER BY time_ns DESC, id DESC LIMIT ?")));
-  ResetOnExit reset(s);
-  BindFrom(s, 1, device_id, Nanos(since), Nanos(until), limit + 1);
-  LC_ASSIGN_OR_RETURN(std::vector<Telemetry> newest_first, ReadAll<Telemetry>(s, ReadTelemetry));
+      std::vector<Telemetry> newest_first,
+      OnReader([&](SqlDatabase& db) -> absl::StatusOr<std::vector<Telemetry>> {
+        LC_ASSIGN_OR_RETURN(
+            SqlStatement * s,
+            db.Prepare(absl::StrCat("SELECT ", kTelemetryColumns,
+                                    " FROM telemetry_samples WHERE device_id = ? AND time_ns >= ? "
+                                    "AND time_ns <= ? ORDER BY time_ns DESC, id DESC LIMIT ?")));
+        ResetOnExit reset(s);
+        BindFrom(s, 1, device_id, Nanos(since), Nanos(until), limit + 1);
+        return ReadAll<Telemetry>(s, ReadTelemetry);
+      }));
   TelemetryHistory history;
   if (static_cast<int>(newest_first.size()) > limit) {
     history.truncated = true;
@@ -1861,7 +1873,7 @@ absl::StatusOr<int64_t> SqlStore::DeleteTelemetrySamplesBefore(absl::Time before
 }
 
 absl::StatusOr<std::vector<VerdictPoint>> SqlStore::ListLicenceVerdictHistory(
-    int64_t licence_id, absl::Time since, absl::Time until) {
+    int64_t licence_id, absl::Time since, absl::Time until, int64_t max_rows) {
   // The devices ever judged against the licence, by a loose index scan of verdicts_by_licence
   // (one seek per device, however long their history), then per device its verdicts in the
   // range and its latest before it (verdicts_by_device_time). Devices first judged against
@@ -1878,20 +1890,30 @@ absl::StatusOr<std::vector<VerdictPoint>> SqlStore::ListLicenceVerdictHistory(
       "WHERE v.id IN (SELECT (SELECT p.id FROM verdicts p WHERE p.device_id = devs.device_id "
       "AND p.time_ns < ? ORDER BY p.time_ns DESC, p.id DESC LIMIT 1) FROM devs "
       "WHERE devs.device_id IS NOT NULL) "
-      "ORDER BY 2, 5";
-  return OnReader([&](SqlDatabase& db) -> absl::StatusOr<std::vector<VerdictPoint>> {
-    LC_ASSIGN_OR_RETURN(SqlStatement * s, db.Prepare(kSql));
-    ResetOnExit reset(s);
-    BindFrom(s, 1, licence_id, licence_id, Nanos(since), Nanos(until), Nanos(since));
-    return ReadAll<VerdictPoint>(s, [](SqlStatement* row) -> absl::StatusOr<VerdictPoint> {
-      VerdictPoint p;
-      p.device_id = row->ColumnInt64(0);
-      p.time = FromNanos(row->ColumnInt64(1));
-      LC_ASSIGN_OR_RETURN(p.status, ParseVerdictStatus(row->ColumnText(2)));
-      p.licence_id = row->ColumnInt64(3);
-      return p;
-    });
-  });
+      "ORDER BY 2, 5 LIMIT ?";
+  if (max_rows < 0) return absl::InvalidArgumentError("store: max_rows must be >= 0");
+  LC_ASSIGN_OR_RETURN(
+      std::vector<VerdictPoint> rows,
+      OnReader([&](SqlDatabase& db) -> absl::StatusOr<std::vector<VerdictPoint>> {
+        LC_ASSIGN_OR_RETURN(SqlStatement * s, db.Prepare(kSql));
+        ResetOnExit reset(s);
+        BindFrom(s, 1, licence_id, licence_id, Nanos(since), Nanos(until), Nanos(since),
+                 max_rows + 1);
+        return ReadAll<VerdictPoint>(s, [](SqlStatement* row) -> absl::StatusOr<VerdictPoint> {
+          VerdictPoint p;
+          p.device_id = row->ColumnInt64(0);
+          p.time = FromNanos(row->ColumnInt64(1));
+          LC_ASSIGN_OR_RETURN(p.status, ParseVerdictStatus(row->ColumnText(2)));
+          p.licence_id = row->ColumnInt64(3);
+          return p;
+        });
+      }));
+  if (static_cast<int64_t>(rows.size()) > max_rows) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the range holds more than ", max_rows, " verdicts of licence ", licence_id,
+        "'s GPUs: choose a shorter range"));
+  }
+  return rows;
 }
 
 absl::Status SqlStore::SetDeviceLicence(int64_t device_id, int64_t licence_id) {

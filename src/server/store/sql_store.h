@@ -103,7 +103,7 @@ class SqlStore : public Store {
                                                         absl::Time until, int limit) override;
   absl::StatusOr<int64_t> DeleteTelemetrySamplesBefore(absl::Time before) override;
   absl::StatusOr<std::vector<VerdictPoint>> ListLicenceVerdictHistory(
-      int64_t licence_id, absl::Time since, absl::Time until) override;
+      int64_t licence_id, absl::Time since, absl::Time until, int64_t max_rows) override;
   absl::Status SetDeviceLicence(int64_t device_id, int64_t licence_id) override;
   absl::StatusOr<std::vector<LandmarkBatchTime>> LatestBatchTimes() override;
 

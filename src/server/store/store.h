@@ -235,6 +235,10 @@ struct Measurement {
 
 // A landmark's submission. (landmark_id, batch_sequence) identifies it: resubmitting the same
 // batch stores nothing twice.
+// The most verdict rows GET /licences/{id}/history reads (~40 bytes each in memory): e.g. a
+// week of hourly verdicts of 10,000 GPUs is 1.7M.
+inline constexpr int64_t kMaxLicenceHistoryRows = 2'000'000;
+
 struct LandmarkBatchTime {
   int64_t landmark_id = 0;
   absl::Time received_at = absl::UnixEpoch();
@@ -511,17 +515,19 @@ class Store {
   // a device that moved to another licence stops counting - plus its latest verdict before
   // `since` (when it has one). Ordered by time, then verdict id (a device's
   // latest verdict at an instant is its last row at or before that instant).
+  // InvalidArgument, reading no further, when there are more than `max_rows` such rows (the
+  // API passes kMaxLicenceHistoryRows: the answer is held in memory).
   virtual absl::StatusOr<std::vector<VerdictPoint>> ListLicenceVerdictHistory(
-      int64_t licence_id, absl::Time since, absl::Time until) = 0;
+      int64_t licence_id, absl::Time since, absl::Time until, int64_t max_rows) = 0;
 
   // Sets only device `device_id`'s licence (0 = none), leaving every other column alone (in
   // particular a key bound meanwhile, which a read-modify-write UpdateDevice could erase).
   // NotFound for an unknown device; InvalidArgument for an unknown licence.
   virtual absl::Status SetDeviceLicence(int64_t device_id, int64_t licence_id) = 0;
 
-  // When each landmark's newest stored batch was received (landmarks with no batch are
-  // absent), in landmark id order. One scan of the batches table: the server calls it once
-  // at start and keeps the times current itself afterwards.
+  // When each landmark's newest stored batch (highest batch_sequence) was received
+  // (landmarks with no batch are absent), in landmark id order. One index probe per
+  // landmark: the server calls it once at start and keeps the times current itself.
   virtual absl::StatusOr<std::vector<LandmarkBatchTime>> LatestBatchTimes() = 0;
 };
 

@@ -1997,7 +1997,7 @@ TEST_P(StoreTest, LicenceVerdictHistoryRowsIncludeMovesToOtherLicences) {
                   })
                   .ok());
   auto rows = store_->ListLicenceVerdictHistory(a.id, absl::FromUnixSeconds(100),
-                                                absl::FromUnixSeconds(200));
+                                                absl::FromUnixSeconds(200), kMaxLicenceHistoryRows);
   ASSERT_TRUE(rows.ok()) << rows.status();
   std::vector<std::tuple<int64_t, int64_t, VerdictStatus, int64_t>> got;
   for (const VerdictPoint& p : *rows) {
@@ -2007,10 +2007,21 @@ TEST_P(StoreTest, LicenceVerdictHistoryRowsIncludeMovesToOtherLicences) {
                                std::make_tuple(d2.id, 120, VerdictStatus::kCompliant, a.id),
                                std::make_tuple(d1.id, 150, VerdictStatus::kViolation, a.id),
                                std::make_tuple(d2.id, 180, VerdictStatus::kCompliant, b.id)));
-  auto none = store_->ListLicenceVerdictHistory(a.id + b.id + 10, absl::FromUnixSeconds(0),
-                                                absl::FromUnixSeconds(1'000));
+  auto none =
+      store_->ListLicenceVerdictHistory(a.id + b.id + 10, absl::FromUnixSeconds(0),
+                                        absl::FromUnixSeconds(1'000), kMaxLicenceHistoryRows);
   ASSERT_TRUE(none.ok());
   EXPECT_THAT(*none, SizeIs(0));
+  // The row bound: exactly max_rows rows are fine, one more is refused.
+  EXPECT_THAT(store_->ListLicenceVerdictHistory(a.id, absl::FromUnixSeconds(100),
+                                                absl::FromUnixSeconds(200), 4)
+                  .value_or(std::vector<VerdictPoint>{}),
+              SizeIs(4));
+  EXPECT_EQ(store_->ListLicenceVerdictHistory(a.id, absl::FromUnixSeconds(100),
+                                              absl::FromUnixSeconds(200), 3)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_P(StoreTest, SetDeviceLicenceKeepsABoundKey) {
@@ -2067,7 +2078,7 @@ TEST_P(StoreTest, MigratesV3DatabaseToV4WithVerdictsWithoutLicence) {
   v.licence_id = licence.id;
   ASSERT_TRUE(store_->AppendVerdicts({v}).ok());
   auto rows = store_->ListLicenceVerdictHistory(licence.id, absl::FromUnixSeconds(0),
-                                                absl::FromUnixSeconds(10));
+                                                absl::FromUnixSeconds(10), kMaxLicenceHistoryRows);
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_THAT(*rows, SizeIs(2));
   EXPECT_EQ((*rows)[0].licence_id, 0);
