@@ -856,6 +856,52 @@ TEST_P(ApiTest, HealthHistoryIsSampledScopedAndValidated) {
                    63);
 }
 
+// A GPU whose UUID is enrolled by another organization moves there (the identity
+// reappearance detectors see it); it must not bring its history along: the new
+// organization's operator sees only what happened since the move, fleet-wide readers all.
+TEST_P(ApiTest, AMovedGpuBringsNoHistoryIntoItsNewOrganization) {
+  const Readers readers = CreateReaders();
+  const int64_t org_b =
+      Expect(200, "GET", "/api/v1/whoami", readers.op_b).value("organization_id", int64_t{0});
+  ASSERT_GT(org_b, 0);
+  const std::string agent_b = CreateToken("agent-b", "agent", org_b);
+  auto enroll = [&](const std::string& agent, const std::string& hostname) {
+    return Expect(200, "POST", "/api/v1/enroll", agent,
+                  {{"hostname", hostname},
+                   {"devices", {{{"uuid", UuidOf(1, 1)}, {"model", "H100"}}}}});
+  };
+  auto report = [&](const std::string& agent, absl::Time t, double temperature_c) {
+    EXPECT_EQ(Do("POST", "/api/v1/telemetry", agent,
+                 {{"devices", {{{"uuid", UuidOf(1, 1)}, {"time", At(t)},
+                                {"temperature_c", temperature_c}}}}})
+                  .status,
+              204);
+  };
+  const int64_t device_id = enroll(readers.agent_a, "node-a")["devices"][0].value("id", 0);
+  const std::string device = absl::StrCat("/api/v1/devices/", device_id);
+  const std::string window = absl::StrCat("?since=", At(absl::Now() - absl::Hours(2)));
+  report(readers.agent_a, absl::Now() - absl::Minutes(10), 61);
+  ASSERT_EQ(Expect(200, "GET", device + "/telemetry" + window, readers.op_a)["items"].size(), 1u);
+
+  enroll(agent_b, "node-b");  // the move
+  EXPECT_EQ(Do("GET", device + "/telemetry", readers.op_a).status, 404);
+  EXPECT_EQ(Expect(200, "GET", device + "/telemetry" + window, readers.op_b)["items"].size(), 0u);
+  EXPECT_TRUE(Expect(200, "GET", device, readers.op_b)["telemetry"].is_null());
+  Json events_b = Expect(200, "GET", device + "/events", readers.op_b);
+  ASSERT_EQ(events_b["items"].size(), 1u) << events_b.dump();
+  EXPECT_EQ(events_b["items"][0].value("kind", ""), "host_changed");
+  // Fleet-wide readers see the whole history.
+  EXPECT_EQ(Expect(200, "GET", device + "/telemetry" + window, readers.auditor)["items"].size(), 1u);
+  EXPECT_EQ(Expect(200, "GET", device + "/events", admin_)["items"].size(), 2u);
+  // What happens after the move is the new organization's.
+  report(agent_b, absl::Now(), 55);
+  Json after = Expect(200, "GET", device + "/telemetry" + window, readers.op_b);
+  ASSERT_EQ(after["items"].size(), 1u);
+  EXPECT_DOUBLE_EQ(after["items"][0].value("temperature_c", 0.0), 55);
+  EXPECT_DOUBLE_EQ(Expect(200, "GET", device, readers.op_b)["telemetry"].value("temperature_c", 0.0),
+                   55);
+}
+
 TEST_P(ApiTest, LicenceHistoryCountsEachGpuUnderTheLicenceOfItsLatestVerdict) {
   const Readers readers = CreateReaders();
   const std::string& op_a = readers.op_a;

@@ -130,6 +130,28 @@ absl::Status CheckScope(const http::Principal& p, int64_t org, const std::string
   return absl::OkStatus();
 }
 
+absl::StatusOr<absl::Time> VisibleSince(ApiContext* ctx, const http::Principal& p,
+                                        int64_t device_id) {
+  const std::optional<int64_t> scope = ScopeOf(p);
+  if (!scope.has_value()) return absl::InfinitePast();
+  absl::Time entered = absl::InfinitePast();
+  bool inside = true;  // Events are read in id (= time) order.
+  PageRequest page;
+  page.limit = kMaxPageSize;
+  while (true) {
+    absl::StatusOr<Page<DeviceEvent>> events = ctx->store->ListDeviceEvents(device_id, page);
+    if (!events.ok()) return events.status();
+    for (const DeviceEvent& e : events->items) {
+      const bool ours = e.organization_id == *scope;
+      if (ours && !inside) entered = e.time;
+      inside = ours;
+    }
+    if (events->next_after_id == 0) break;
+    page.after_id = events->next_after_id;
+  }
+  return entered;
+}
+
 absl::StatusOr<int64_t> ParseIdText(const std::string& text, const std::string& what) {
   int64_t id = 0;
   if (!absl::SimpleAtoi(text, &id) || id <= 0) {

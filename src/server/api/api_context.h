@@ -128,6 +128,14 @@ inline const std::vector<Role> kAgentOnly = {Role::kAgent};
 std::optional<int64_t> ScopeOf(const http::Principal& p);
 // NotFound (naming `what`) when an object of organization `org` is outside the caller's scope.
 absl::Status CheckScope(const http::Principal& p, int64_t org, const std::string& what);
+// What of a device's history a caller may see: an organization-scoped caller (operator,
+// agent) sees only what happened since the device last came into its organization (the
+// start of the device's latest run of events stamped with that organization; a device that
+// moved in from another organization brings none of that organization's verdicts, health,
+// measurements, events or topology). InfinitePast for fleet-wide readers, and for a device
+// whose events are all in the caller's organization.
+absl::StatusOr<absl::Time> VisibleSince(ApiContext* ctx, const http::Principal& p,
+                                        int64_t device_id);
 // A positive integer id from a path parameter or query value.
 absl::StatusOr<int64_t> ParseIdText(const std::string& text, const std::string& what);
 // The licence named by the request's {id}, when the caller's organization may see it

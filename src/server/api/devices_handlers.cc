@@ -1,4 +1,5 @@
 // Devices (and their histories and region), hosts, latest verdicts.
+#include <algorithm>
 #include <unordered_map>
 
 #include "absl/strings/match.h"
@@ -101,15 +102,20 @@ absl::StatusOr<Response> GetDevice(ApiContext* ctx, const Request& req) {
     absl::StatusOr<Host> host = ctx->store->GetHost(device->host_id);
     if (host.ok()) site_id = host->site_id;
   }
+  absl::StatusOr<absl::Time> visible = VisibleSince(ctx, *req.principal, device->id);
+  if (!visible.ok()) return visible.status();
   absl::StatusOr<Verdict> verdict = ctx->store->LatestVerdict(device->id);
   if (!verdict.ok() && !absl::IsNotFound(verdict.status())) return verdict.status();
-  Json out = DeviceToJson(*device, site_id, verdict.ok() ? &*verdict : nullptr);
+  const bool show_verdict = verdict.ok() && verdict->time >= *visible;
+  Json out = DeviceToJson(*device, site_id, show_verdict ? &*verdict : nullptr);
   absl::StatusOr<Telemetry> telemetry = ctx->store->GetTelemetry(device->id);
   if (!telemetry.ok() && !absl::IsNotFound(telemetry.status())) return telemetry.status();
-  out["telemetry"] = telemetry.ok() ? TelemetryToJson(*telemetry) : Json(nullptr);
+  out["telemetry"] = telemetry.ok() && telemetry->time >= *visible ? TelemetryToJson(*telemetry)
+                                                                  : Json(nullptr);
   absl::StatusOr<TopologySnapshot> topology = ctx->store->LatestTopology(device->id);
   if (!topology.ok() && !absl::IsNotFound(topology.status())) return topology.status();
-  out["topology"] = topology.ok() ? TopologyToJson(*topology) : Json(nullptr);
+  out["topology"] =
+      topology.ok() && topology->time >= *visible ? TopologyToJson(*topology) : Json(nullptr);
   return JsonOk(out);
 }
 
@@ -157,10 +163,14 @@ absl::StatusOr<Response> DeviceVerdicts(ApiContext* ctx, const Request& req) {
   if (!device.ok()) return device.status();
   absl::StatusOr<PageRequest> page = QueryPage(req);
   if (!page.ok()) return page.status();
+  absl::StatusOr<absl::Time> visible = VisibleSince(ctx, *req.principal, device->id);
+  if (!visible.ok()) return visible.status();
   absl::StatusOr<Page<Verdict>> verdicts = ctx->store->ListVerdicts(device->id, *page);
   if (!verdicts.ok()) return verdicts.status();
   Json items = Json::array();
-  for (const Verdict& v : verdicts->items) items.push_back(VerdictToJson(v));
+  for (const Verdict& v : verdicts->items) {
+    if (v.time >= *visible) items.push_back(VerdictToJson(v));
+  }
   return PageResponse(std::move(items), verdicts->next_after_id);
 }
 
@@ -169,10 +179,14 @@ absl::StatusOr<Response> DeviceEvents(ApiContext* ctx, const Request& req) {
   if (!device.ok()) return device.status();
   absl::StatusOr<PageRequest> page = QueryPage(req);
   if (!page.ok()) return page.status();
+  absl::StatusOr<absl::Time> visible = VisibleSince(ctx, *req.principal, device->id);
+  if (!visible.ok()) return visible.status();
   absl::StatusOr<Page<DeviceEvent>> events = ctx->store->ListDeviceEvents(device->id, *page);
   if (!events.ok()) return events.status();
   Json items = Json::array();
-  for (const DeviceEvent& e : events->items) items.push_back(DeviceEventToJson(e));
+  for (const DeviceEvent& e : events->items) {
+    if (e.time >= *visible) items.push_back(DeviceEventToJson(e));
+  }
   return PageResponse(std::move(items), events->next_after_id);
 }
 
@@ -181,10 +195,14 @@ absl::StatusOr<Response> DeviceTopology(ApiContext* ctx, const Request& req) {
   if (!device.ok()) return device.status();
   absl::StatusOr<PageRequest> page = QueryPage(req);
   if (!page.ok()) return page.status();
+  absl::StatusOr<absl::Time> visible = VisibleSince(ctx, *req.principal, device->id);
+  if (!visible.ok()) return visible.status();
   absl::StatusOr<Page<TopologySnapshot>> snaps = ctx->store->ListTopology(device->id, *page);
   if (!snaps.ok()) return snaps.status();
   Json items = Json::array();
-  for (const TopologySnapshot& t : snaps->items) items.push_back(TopologyToJson(t));
+  for (const TopologySnapshot& t : snaps->items) {
+    if (t.time >= *visible) items.push_back(TopologyToJson(t));
+  }
   return PageResponse(std::move(items), snaps->next_after_id);
 }
 
@@ -202,7 +220,9 @@ absl::StatusOr<Response> DeviceRtts(ApiContext* ctx, const Request& req) {
   if (!device.ok()) return device.status();
   absl::StatusOr<std::optional<absl::Time>> since = QueryTime(req, "since");
   if (!since.ok()) return since.status();
-  const absl::Time from = since->value_or(absl::Now() - kDefaultRttWindow);
+  absl::StatusOr<absl::Time> visible = VisibleSince(ctx, *req.principal, device->id);
+  if (!visible.ok()) return visible.status();
+  const absl::Time from = std::max(since->value_or(absl::Now() - kDefaultRttWindow), *visible);
   absl::StatusOr<std::vector<MinRtt>> rtts = ctx->store->MinRtts(device->id, from);
   if (!rtts.ok()) return rtts.status();
   absl::StatusOr<std::vector<Landmark>> landmarks = ctx->store->ListLandmarks();
@@ -232,6 +252,9 @@ absl::StatusOr<Response> DeviceTelemetry(ApiContext* ctx, const Request& req) {
   if (!device.ok()) return device.status();
   absl::StatusOr<TimeRange> range = QueryTimeRange(req, kDefaultTelemetryWindow);
   if (!range.ok()) return range.status();
+  absl::StatusOr<absl::Time> visible = VisibleSince(ctx, *req.principal, device->id);
+  if (!visible.ok()) return visible.status();
+  range->since = std::max(range->since, std::min(*visible, range->until));
   absl::StatusOr<std::optional<int64_t>> limit = QueryId(req, "limit");
   if (!limit.ok()) return limit.status();
   if (limit->has_value() && (**limit < 1 || **limit > kMaxTelemetrySamples)) {

@@ -203,19 +203,31 @@ absl::StatusOr<Response> MeasurementsPage(ApiContext* ctx, const Request& req,
     absl::Status in_scope = CheckScope(*req.principal, device->organization_id,
                                        absl::StrCat("device ", *device_id));
     if (!in_scope.ok()) return in_scope;
+    absl::StatusOr<absl::Time> visible = VisibleSince(ctx, *req.principal, *device_id);
+    if (!visible.ok()) return visible.status();
+    if (*visible != absl::InfinitePast()) {
+      filter.since = std::max(filter.since.value_or(absl::InfinitePast()), *visible);
+    }
   }
   absl::StatusOr<Page<Measurement>> result = ctx->store->ListMeasurements(filter);
   if (!result.ok()) return result.status();
   Json items = Json::array();
-  std::unordered_map<int64_t, int64_t> device_org;
+  // Per device of the page: in the caller's scope, and since when (VisibleSince).
+  std::unordered_map<int64_t, std::optional<absl::Time>> device_visible;
   for (const Measurement& m : result->items) {
     if (scope.has_value() && !device_id.has_value()) {
-      auto it = device_org.find(m.device_id);
-      if (it == device_org.end()) {
+      auto it = device_visible.find(m.device_id);
+      if (it == device_visible.end()) {
+        std::optional<absl::Time> visible;
         absl::StatusOr<Device> d = ctx->store->GetDevice(m.device_id);
-        it = device_org.emplace(m.device_id, d.ok() ? d->organization_id : -1).first;
+        if (d.ok() && d->organization_id == *scope) {
+          absl::StatusOr<absl::Time> since = VisibleSince(ctx, *req.principal, m.device_id);
+          if (!since.ok()) return since.status();
+          visible = *since;
+        }
+        it = device_visible.emplace(m.device_id, visible).first;
       }
-      if (it->second != *scope) continue;
+      if (!it->second.has_value() || m.time < *it->second) continue;
     }
     items.push_back(MeasurementToJson(m));
   }
