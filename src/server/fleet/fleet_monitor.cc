@@ -314,8 +314,15 @@ absl::StatusOr<PassReport> FleetMonitor::RunPass(absl::Time now) {
   report.detect_duration = absl::Now() - detect_started;
 
   if (options_.telemetry_retention > absl::ZeroDuration()) {
-    LC_ASSIGN_OR_RETURN(report.telemetry_samples_deleted,
-                        store_->DeleteTelemetrySamplesBefore(now - options_.telemetry_retention));
+    // Housekeeping: a failure here is logged and retried next pass; it does not undo the
+    // verdicts and alerts this pass already wrote.
+    absl::StatusOr<int64_t> deleted =
+        store_->DeleteTelemetrySamplesBefore(now - options_.telemetry_retention);
+    if (deleted.ok()) {
+      report.telemetry_samples_deleted = *deleted;
+    } else {
+      Logger("fleet")->warn("pruning old telemetry samples: {}", deleted.status().ToString());
+    }
   }
   report.duration = absl::Now() - started;
   {

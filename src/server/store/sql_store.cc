@@ -1829,6 +1829,9 @@ absl::StatusOr<bool> SqlStore::RecordTelemetryLocked(const Telemetry& t,
   return true;
 }
 
+// Rows per statement of DeleteTelemetrySamplesBefore.
+constexpr int64_t kTelemetryDeleteChunk = 10'000;
+
 absl::StatusOr<TelemetryHistory> SqlStore::ListTelemetrySamples(int64_t device_id,
                                                                 absl::Time since,
                                                                 absl::Time until, int limit) {
@@ -1856,20 +1859,30 @@ absl::StatusOr<TelemetryHistory> SqlStore::ListTelemetrySamples(int64_t device_i
 }
 
 absl::StatusOr<int64_t> SqlStore::DeleteTelemetrySamplesBefore(absl::Time before) {
-  absl::MutexLock lock(&mu_);
-  LC_ASSIGN_OR_RETURN(
-      SqlStatement * s,
-      db_->Prepare("DELETE FROM telemetry_samples WHERE time_ns < ? RETURNING id"));
-  ResetOnExit reset(s);
-  BindFrom(s, 1, Nanos(before));
+  // In chunks of kTelemetryDeleteChunk rows (each its own statement, found through the time
+  // index), taking the writers' lock per chunk: ingest and telemetry writes go on between
+  // chunks however many samples a lowered retention suddenly expires.
   int64_t deleted = 0;
   while (true) {
-    absl::StatusOr<bool> row = s->Next();
-    if (!row.ok()) return Context(row.status(), "store: deleting old telemetry samples");
-    if (!*row) break;
-    ++deleted;
+    int64_t chunk = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      LC_ASSIGN_OR_RETURN(
+          SqlStatement * s,
+          db_->Prepare("DELETE FROM telemetry_samples WHERE id IN (SELECT id FROM "
+                       "telemetry_samples WHERE time_ns < ? LIMIT ?) RETURNING id"));
+      ResetOnExit reset(s);
+      BindFrom(s, 1, Nanos(before), kTelemetryDeleteChunk);
+      while (true) {
+        absl::StatusOr<bool> row = s->Next();
+        if (!row.ok()) return Context(row.status(), "store: deleting old telemetry samples");
+        if (!*row) break;
+        ++chunk;
+      }
+    }
+    deleted += chunk;
+    if (chunk < kTelemetryDeleteChunk) return deleted;
   }
-  return deleted;
 }
 
 absl::StatusOr<std::vector<VerdictPoint>> SqlStore::ListLicenceVerdictHistory(

@@ -506,7 +506,8 @@ class Store {
                                                                 absl::Time until,
                                                                 int limit) = 0;
   // Deletes every sample (of every device) with time < `before`; returns how many. The
-  // latest health of GetTelemetry is kept.
+  // latest health of GetTelemetry is kept. Deletes in chunks of 10,000 rows, each a
+  // statement of its own (not all or none), so writers are held up for one chunk at most.
   virtual absl::StatusOr<int64_t> DeleteTelemetrySamplesBefore(absl::Time before) = 0;
 
   // What a licence's compliance over time is computed from (docs/api.md "Compliance over

@@ -1895,6 +1895,27 @@ TEST_P(StoreTest, RecordTelemetrySamplesByIntervalAndKeepsEveryXidOrEccChange) {
             2);
 }
 
+// Pruning deletes in chunks of 10,000 rows; a count across several chunks is exact and
+// nothing at or after `before` goes.
+TEST_P(StoreTest, PruningManySamplesDeletesExactlyThoseBefore) {
+  const Organization org = MakeOrganization("acme");
+  const Device device = MakeDevice(org.id, "GPU-1");
+  std::vector<Telemetry> reports;
+  for (int i = 0; i < 20'500; ++i) reports.push_back(Report(device.id, 1'000 + i, 50));
+  ASSERT_EQ(store_->RecordTelemetry(reports, absl::Seconds(1)).value_or(-1), 20'500);
+  EXPECT_EQ(store_->DeleteTelemetrySamplesBefore(absl::FromUnixSeconds(1'000 + 20'123))
+                .value_or(-1),
+            20'123);
+  auto left = store_->ListTelemetrySamples(device.id, absl::UnixEpoch(),
+                                           absl::FromUnixSeconds(100'000), 10'000);
+  ASSERT_TRUE(left.ok()) << left.status();
+  ASSERT_THAT(left->samples, SizeIs(20'500 - 20'123));
+  EXPECT_EQ(left->samples.front().time, absl::FromUnixSeconds(1'000 + 20'123));
+  EXPECT_EQ(store_->DeleteTelemetrySamplesBefore(absl::FromUnixSeconds(1'000 + 20'123))
+                .value_or(-1),
+            0);
+}
+
 TEST_P(StoreTest, TelemetrySamplesRangeTruncationAndPruning) {
   const Organization org = MakeOrganization("acme");
   const Device device = MakeDevice(org.id, "GPU-1");
