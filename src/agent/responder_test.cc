@@ -39,9 +39,31 @@ class ResponderTest : public ::testing::Test {
     return out;
   }
 
-  // Sends a challenge for the fixture's device from `client` to `to` and checks that a
-  // valid signed reply with the same sequence comes back within 5 s.
-  void ExchangeOverLoopback(int client, const wire::Endpoint& to, uint64_t sequence) {
+  void TearDown() override {
+    if (client_ >= 0) close(client_);
+    if (fd_ >= 0) close(fd_);
+  }
+
+  // Binds the responder's socket (fd_, at bound_) and a client socket on loopback.
+  void OpenLoopbackSockets() {
+    auto local = wire::ResolveEndpoint("127.0.0.1:0");
+    ASSERT_TRUE(local.ok());
+    auto fd = wire::BindUdpSocket(*local);
+    ASSERT_TRUE(fd.ok());
+    fd_ = *fd;
+    auto bound = wire::LocalEndpoint(fd_);
+    ASSERT_TRUE(bound.ok());
+    bound_ = *bound;
+    auto client = wire::BindUdpSocket(*local);
+    ASSERT_TRUE(client.ok());
+    client_ = *client;
+  }
+
+  // Sends a challenge for the fixture's device from the client socket to the responder's and
+  // checks that a valid signed reply with the same sequence comes back within 5 s.
+  void ExchangeOverLoopback(uint64_t sequence) {
+    const int client = client_;
+    const wire::Endpoint& to = bound_;
     auto challenge = ChallengeBytes(key_.device_id, sequence);
     ASSERT_EQ(sendto(client, challenge.data(), challenge.size(), 0,
                      reinterpret_cast<const sockaddr*>(&to.address), to.length),
@@ -61,6 +83,9 @@ class ResponderTest : public ::testing::Test {
   std::unique_ptr<DeviceKeyStore> keys_;
   PublicKeyInfo key_;
   sockaddr_storage source_;
+  int fd_ = -1;      // OpenLoopbackSockets: the responder's socket
+  int client_ = -1;  // and the client's
+  wire::Endpoint bound_;
 };
 
 TEST_F(ResponderTest, AnswersKnownDeviceWithValidSignature) {
@@ -131,50 +156,32 @@ TEST_F(ResponderTest, RateLimitsPerSource) {
 }
 
 TEST_F(ResponderTest, AnswersOverRealLoopbackSocket) {
-  auto local = wire::ResolveEndpoint("127.0.0.1:0");
-  ASSERT_TRUE(local.ok());
-  auto fd = wire::BindUdpSocket(*local);
-  ASSERT_TRUE(fd.ok());
-  auto bound = wire::LocalEndpoint(*fd);
-  ASSERT_TRUE(bound.ok());
-  Responder r(*fd, keys_.get(), {});
+  ASSERT_NO_FATAL_FAILURE(OpenLoopbackSockets());
+  Responder r(fd_, keys_.get(), {});
   ASSERT_TRUE(r.Start().ok());
-  auto client = wire::BindUdpSocket(*local);
-  ASSERT_TRUE(client.ok());
-  ExchangeOverLoopback(*client, *bound, 7);
+  ExchangeOverLoopback(7);
   r.Stop();
   EXPECT_EQ(r.stats().answered, 1u);
   EXPECT_EQ(r.stats().received, 1u);
-  close(*client);
-  close(*fd);
 }
 
 // Busy polling answers while it polls and, once the window has passed, while it blocks.
 TEST_F(ResponderTest, BusyPollingAnswersWhilePollingAndAfterTheWindow) {
-  auto local = wire::ResolveEndpoint("127.0.0.1:0");
-  ASSERT_TRUE(local.ok());
-  auto fd = wire::BindUdpSocket(*local);
-  ASSERT_TRUE(fd.ok());
-  auto bound = wire::LocalEndpoint(*fd);
-  ASSERT_TRUE(bound.ok());
+  ASSERT_NO_FATAL_FAILURE(OpenLoopbackSockets());
   Responder::Options options;
   options.busy_poll_us = 300'000;
-  Responder r(*fd, keys_.get(), options);
+  Responder r(fd_, keys_.get(), options);
   ASSERT_TRUE(r.Start().ok());
-  auto client = wire::BindUdpSocket(*local);
-  ASSERT_TRUE(client.ok());
-  ExchangeOverLoopback(*client, *bound, 1);  // the first is read by the blocking receive
+  ExchangeOverLoopback(1);  // the first is read by the blocking receive
   EXPECT_EQ(r.stats().busy_polled, 0u);
-  ExchangeOverLoopback(*client, *bound, 2);  // inside the 300 ms window: the polling loop
+  ExchangeOverLoopback(2);  // inside the 300 ms window: the polling loop
   usleep(600'000);
-  ExchangeOverLoopback(*client, *bound, 3);  // after it: the blocking receive again
+  ExchangeOverLoopback(3);  // after it: the blocking receive again
   r.Stop();
   EXPECT_EQ(r.stats().answered, 3u);
   EXPECT_EQ(r.stats().received, 3u);
   // Only the second was read by polling (it was sent microseconds after the first reply).
   EXPECT_EQ(r.stats().busy_polled, 1u);
-  close(*client);
-  close(*fd);
 }
 
 }  // namespace

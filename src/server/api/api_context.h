@@ -105,10 +105,6 @@ struct ApiContext {
     absl::Time expires;
   };
   std::unordered_map<std::string, PendingNonce> nonces ABSL_GUARDED_BY(nonce_mu);
-
-  // When each landmark's last batch was stored (by this process).
-  absl::Mutex landmark_mu;
-  std::map<int64_t, absl::Time> last_batch_at ABSL_GUARDED_BY(landmark_mu);
 };
 
 // ---- helpers shared by the handler files ----

@@ -162,10 +162,6 @@ absl::StatusOr<Response> IngestBatch(ApiContext* ctx, const Request& req) {
         " was already stored with different content: ", result.status().message()));
   }
   if (!result.ok()) return result.status();
-  if (!result->batch_already_stored) {  // a resubmission is not a new batch
-    absl::MutexLock lock(&ctx->landmark_mu);
-    ctx->last_batch_at[landmark_id] = absl::Now();
-  }
   if (ctx->options.on_batch_ingested) ctx->options.on_batch_ingested(landmark_id, *result);
   return JsonOk({{"batch_id", result->batch_id},
                  {"inserted", result->inserted},

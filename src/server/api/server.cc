@@ -75,15 +75,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   auto ctx = std::make_unique<api::ApiContext>();
   ctx->store = server->store_.get();
   ctx->auth = server->auth_.get();
-  // The overview's landmarks[].last_batch_at survives a restart: start from the store's.
-  absl::StatusOr<std::vector<LandmarkBatchTime>> batch_times = server->store_->LatestBatchTimes();
-  if (!batch_times.ok()) return batch_times.status();
-  {
-    absl::MutexLock lock(&ctx->landmark_mu);
-    for (const LandmarkBatchTime& t : *batch_times) {
-      ctx->last_batch_at[t.landmark_id] = t.received_at;
-    }
-  }
   attest::VerifierOptions verifier_options;
   verifier_options.trusted_roots_pem = options.attestation_roots_pem;
   absl::StatusOr<attest::Verifier> verifier = attest::Verifier::Create(verifier_options);

@@ -736,21 +736,23 @@ absl::StatusOr<std::vector<Landmark>> SqlStore::ListLandmarks() {
 
 absl::StatusOr<std::vector<LandmarkBatchTime>> SqlStore::LatestBatchTimes() {
   LC_ASSIGN_OR_RETURN(std::vector<Landmark> landmarks, ListLandmarks());
-  absl::MutexLock lock(&mu_);
   // A landmark's batch sequence only grows: its newest batch is the last entry of the
   // (landmark_id, batch_sequence) unique index — one index probe per landmark, not a scan of
-  // every batch ever stored.
-  LC_ASSIGN_OR_RETURN(SqlStatement * s,
-                      db_->Prepare("SELECT received_at_ns FROM measurement_batches "
-                                   "WHERE landmark_id = ? ORDER BY batch_sequence DESC LIMIT 1"));
-  std::vector<LandmarkBatchTime> out;
-  for (const Landmark& l : landmarks) {
-    ResetOnExit reset(s);
-    BindFrom(s, 1, l.id);
-    LC_ASSIGN_OR_RETURN(bool row, s->Next());
-    if (row) out.push_back({l.id, FromNanos(s->ColumnInt64(0))});
-  }
-  return out;
+  // every batch ever stored. On the reader connection, off the writers' lock.
+  return OnReader([&](SqlDatabase& db) -> absl::StatusOr<std::vector<LandmarkBatchTime>> {
+    LC_ASSIGN_OR_RETURN(
+        SqlStatement * s,
+        db.Prepare("SELECT received_at_ns FROM measurement_batches "
+                   "WHERE landmark_id = ? ORDER BY batch_sequence DESC LIMIT 1"));
+    std::vector<LandmarkBatchTime> out;
+    for (const Landmark& l : landmarks) {
+      ResetOnExit reset(s);
+      BindFrom(s, 1, l.id);
+      LC_ASSIGN_OR_RETURN(bool row, s->Next());
+      if (row) out.push_back({l.id, FromNanos(s->ColumnInt64(0))});
+    }
+    return out;
+  });
 }
 
 absl::Status SqlStore::SetLandmarkStatus(int64_t id, LandmarkStatus status) {

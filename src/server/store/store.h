@@ -528,7 +528,7 @@ class Store {
 
   // When each landmark's newest stored batch (highest batch_sequence) was received
   // (landmarks with no batch are absent), in landmark id order. One index probe per
-  // landmark: the server calls it once at start and keeps the times current itself.
+  // landmark (GET /overview reads it on every call).
   virtual absl::StatusOr<std::vector<LandmarkBatchTime>> LatestBatchTimes() = 0;
 };
 
