@@ -36,12 +36,17 @@ std::pair<S2Point, S2Point> TangentBasis(const S2Point& p) {
   return {east, p.CrossProd(east).Normalize()};
 }
 
-// The point at tangent-plane offsets (east_km, north_km) from p (gnomonic projection).
+// The point at tangent-plane offsets (east_km, north_km) from p, in the azimuthal equidistant
+// projection: (east, north) / |(east, north)| is the bearing and the norm the great-circle
+// distance, so a grid stays evenly spread however wide the cap (a gnomonic grid bunches up
+// and cannot reach beyond a quarter of the globe).
 S2Point Offset(const S2Point& p, const std::pair<S2Point, S2Point>& basis, double east_km,
                double north_km) {
-  const double u = std::tan(std::min(east_km / kEarthRadiusKm, 1.5));
-  const double v = std::tan(std::min(north_km / kEarthRadiusKm, 1.5));
-  return (p + basis.first * u + basis.second * v).Normalize();
+  const double r_km = std::hypot(east_km, north_km);
+  if (r_km == 0) return p;
+  const double angle = std::min(r_km / kEarthRadiusKm, M_PI);
+  const S2Point dir = (basis.first * (east_km / r_km) + basis.second * (north_km / r_km));
+  return (p * std::cos(angle) + dir * std::sin(angle)).Normalize();
 }
 
 }  // namespace
@@ -298,6 +303,9 @@ Estimate Estimator::LocateBest(const Context& ctx, absl::Span<const Observation>
   // Per observation: the bestline reach (CBG's cap radius), and the distance the target
   // probably is at, from the pooled ratio quantiles at that RTT.
   const double rtt_min = obs.front().rtt_ms;
+  // Far from every landmark the delay model (calibrated mostly on short paths) and the
+  // posterior mean (of a ring-shaped posterior) place targets in the middle of nowhere.
+  if (rtt_min > options_.cbg_beyond_rtt_ms) return LocateCbg(ctx, obs);
   std::vector<double> weight(obs.size()), reach_km(obs.size()), expect_km(obs.size()),
       spread_km(obs.size());
   for (size_t i = 0; i < obs.size(); ++i) {

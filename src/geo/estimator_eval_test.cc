@@ -29,6 +29,10 @@ struct Summary {
   // The same figures over the targets of even / odd position (host order): how much the
   // headline figures move with the sample (each half has ~111 targets).
   double half_median_km[2] = {0, 0}, half_p80_km[2] = {0, 0};
+  double mean_km = 0;
+  // Per located target: its host index and error.
+  std::vector<int> hosts;
+  std::vector<double> errors_km;
 };
 
 double Quantile(std::vector<double> v, double q) {
@@ -43,19 +47,22 @@ double Quantile(std::vector<double> v, double q) {
 Summary LeaveOneOut(const Dataset& ds, const Estimator& est, EstimateMethod method) {
   std::vector<double> errors, radii, half_errors[2];
   int covered = 0;
+  Summary s;
   for (int host : ds.PositionedHosts()) {
     std::vector<Observation> obs;
-    for (const RttSample& s : ds.SamplesForTarget(host)) obs.push_back({s.landmark, s.rtt_ms});
+    for (const RttSample& r : ds.SamplesForTarget(host)) obs.push_back({r.landmark, r.rtt_ms});
     auto e = est.Locate(obs, method, host);
     if (!e.ok()) continue;
     const double err = S2Earth::ToKm(e->position.GetDistance(*ds.hosts()[host].position));
     half_errors[errors.size() % 2].push_back(err);
     errors.push_back(err);
+    s.hosts.push_back(host);
     radii.push_back(e->uncertainty_km);
     if (err <= e->uncertainty_km) ++covered;
   }
-  Summary s;
   s.targets = static_cast<int>(errors.size());
+  s.errors_km = errors;
+  for (double e : errors) s.mean_km += e / errors.size();
   s.median_km = Quantile(errors, 0.5);
   s.p80_km = Quantile(errors, 0.8);
   s.p90_km = Quantile(errors, 0.9);
@@ -106,13 +113,13 @@ TEST_F(EstimatorEval, PrintsTable) {
   std::printf("\nLeave-one-out on ripe-atlas-2018 (%d hosts with measurements)\n",
               Of(EstimateMethod::kBest).targets);
   std::printf("| method | median km | p80 km | p90 km | within 40 km | within 500 km | "
-              "median uncertainty km | truth within uncertainty |\n");
-  std::printf("|---|---|---|---|---|---|---|---|\n");
+              "mean km | median uncertainty km | truth within uncertainty |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
   for (EstimateMethod m : {EstimateMethod::kBest, EstimateMethod::kCbg, EstimateMethod::kShortestPing}) {
     const Summary& s = Of(m);
-    std::printf("| %s | %.1f | %.1f | %.1f | %.1f%% | %.1f%% | %.1f | %.1f%% |\n",
+    std::printf("| %s | %.1f | %.1f | %.1f | %.1f%% | %.1f%% | %.0f | %.1f | %.1f%% |\n",
                 EstimateMethodName(m), s.median_km, s.p80_km, s.p90_km, 100 * s.within_40km,
-                100 * s.within_500km, s.median_uncertainty_km, 100 * s.coverage);
+                100 * s.within_500km, s.mean_km, s.median_uncertainty_km, 100 * s.coverage);
   }
   std::printf("\nSplit-half (targets of even / odd position):\n");
   for (EstimateMethod m : {EstimateMethod::kBest, EstimateMethod::kCbg, EstimateMethod::kShortestPing}) {
@@ -174,6 +181,65 @@ TEST_F(EstimatorEval, BestMeetsTheMedianTargetAndBeatsCbg) {
 // have no measurement at all, so they cannot serve as passive landmarks either.
 TEST_F(EstimatorEval, DISABLED_BestMeetsTheP80Target) {
   EXPECT_LE(Of(EstimateMethod::kBest).p80_km, 200.0);
+}
+
+// Why p80 <= 200 km is out of reach here, in figures: a target with no other anchor within
+// 200 km (a position the estimate could snap to, or a landmark to pull it there) must be
+// placed within 200 km of an empty spot from RTTs routed through distant hubs; every method
+// fails on nearly all of them. p80 <= 200 km allows 44 failures of 222; the isolated
+// targets alone use up almost all of them, leaving the others to be located within 200 km
+// at a rate that no method (not even the best of the three per target, chosen with
+// hindsight) comes near. Prints the figures quoted in docs/evaluation.md and checks them.
+TEST_F(EstimatorEval, P80TargetLeavesAlmostNoFailureForTheNonIsolatedTargets) {
+  constexpr double kP80TargetKm = 200.0;
+  const EstimateMethod kMethods[] = {EstimateMethod::kBest, EstimateMethod::kCbg,
+                                     EstimateMethod::kShortestPing};
+  const Summary& best = Of(EstimateMethod::kBest);
+  for (EstimateMethod m : kMethods) ASSERT_EQ(Of(m).hosts, best.hosts) << EstimateMethodName(m);
+  const auto& hosts = dataset_->hosts();
+  const int n = static_cast<int>(best.hosts.size());
+  int isolated = 0, oracle_isolated_ok = 0, oracle_other_ok = 0;
+  int isolated_ok[3] = {0, 0, 0}, other_ok[3] = {0, 0, 0};
+  for (int k = 0; k < n; ++k) {
+    const S2LatLng& truth = *hosts[best.hosts[k]].position;
+    bool alone = true;
+    for (size_t h = 0; h < hosts.size() && alone; ++h) {
+      if (static_cast<int>(h) == best.hosts[k] || !hosts[h].position.has_value()) continue;
+      alone = S2Earth::ToKm(truth.GetDistance(*hosts[h].position)) > kP80TargetKm;
+    }
+    isolated += alone;
+    bool any_ok = false;
+    for (EstimateMethod m : kMethods) {
+      const bool ok = Of(m).errors_km[k] <= kP80TargetKm;
+      any_ok |= ok;
+      (alone ? isolated_ok : other_ok)[static_cast<int>(m)] += ok;
+    }
+    (alone ? oracle_isolated_ok : oracle_other_ok) += any_ok;
+  }
+  // Quantile() interpolates between sorted errors: p80 <= 200 km needs the errors at ranks
+  // floor(0.8 (n - 1)) and the one above it within 200 km.
+  const int needed_ok = static_cast<int>(0.8 * (n - 1)) + 2;
+  const int others = n - isolated;
+  const int needed_other_ok = needed_ok - oracle_isolated_ok;
+  std::printf("\np80 <= %.0f km needs %d of %d targets within %.0f km (%d failures allowed).\n",
+              kP80TargetKm, needed_ok, n, kP80TargetKm, n - needed_ok);
+  std::printf("%d targets have no other anchor within %.0f km; within %.0f km of them:",
+              isolated, kP80TargetKm, kP80TargetKm);
+  for (EstimateMethod m : kMethods) {
+    std::printf(" %s %d,", EstimateMethodName(m), isolated_ok[static_cast<int>(m)]);
+  }
+  std::printf(" best of three with hindsight %d.\n", oracle_isolated_ok);
+  std::printf("The other %d would need %d within %.0f km (%.1f%%); reached:", others,
+              needed_other_ok, kP80TargetKm, 100.0 * needed_other_ok / others);
+  for (EstimateMethod m : kMethods) {
+    std::printf(" %s %d,", EstimateMethodName(m), other_ok[static_cast<int>(m)]);
+  }
+  std::printf(" best of three with hindsight %d (%.1f%%).\n", oracle_other_ok,
+              100.0 * oracle_other_ok / others);
+  EXPECT_EQ(needed_ok, 178);
+  EXPECT_GE(isolated, 35);
+  EXPECT_LE(oracle_isolated_ok, 5);
+  EXPECT_LT(oracle_other_ok, needed_other_ok);
 }
 
 // The nominal 80% uncertainty radius of the default method holds the truth about that often.

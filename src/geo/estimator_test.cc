@@ -1,5 +1,6 @@
 #include "geo/estimator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -79,6 +80,30 @@ TEST(Estimator, LocatesASyntheticTargetWithEveryMethod) {
   const double sp_km =
       S2Earth::ToKm(est->Locate(obs, EstimateMethod::kShortestPing)->position.GetDistance(w.truth));
   EXPECT_LT(best_km, sp_km);
+}
+
+// Beyond cbg_beyond_rtt_ms from every landmark, kBest hands the target to kCbg (its
+// posterior there is a ring whose mean falls between distant landmarks).
+TEST(Estimator, FarTargetIsLocatedByCbg) {
+  const World w = MakeWorld(S2LatLng::FromDegrees(42.0, 70.0));  // ~4,500 km east of the grid.
+  const auto obs = ObservationsOf(w.dataset, w.target);
+  double rtt_min = obs.front().rtt_ms;
+  for (const Observation& o : obs) rtt_min = std::min(rtt_min, o.rtt_ms);
+  EstimatorOptions options;
+  ASSERT_GT(rtt_min, options.cbg_beyond_rtt_ms);
+  auto est = Estimator::Fit(w.dataset, options);
+  ASSERT_TRUE(est.ok()) << est.status();
+  auto best = est->Locate(obs, EstimateMethod::kBest);
+  auto cbg = est->Locate(obs, EstimateMethod::kCbg);
+  ASSERT_TRUE(best.ok() && cbg.ok());
+  EXPECT_TRUE(best->position.ApproxEquals(cbg->position, S1Angle::Radians(1e-12)));
+  EXPECT_DOUBLE_EQ(best->uncertainty_km, cbg->uncertainty_km);
+
+  // With the hand-over off, the likelihood model answers (somewhere else).
+  options.cbg_beyond_rtt_ms = 1e9;
+  auto own = Estimator::Fit(w.dataset, options)->Locate(obs, EstimateMethod::kBest);
+  ASSERT_TRUE(own.ok());
+  EXPECT_FALSE(own->position.ApproxEquals(cbg->position, S1Angle::Radians(1e-6)));
 }
 
 // Leave-one-out honesty: the estimate for an excluded host must not depend on its declared

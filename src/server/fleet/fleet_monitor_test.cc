@@ -100,14 +100,6 @@ class FleetMonitorTest : public ::testing::TestWithParam<std::string> {
   testing::World world_;
 };
 
-std::vector<Alert> OfType(const std::vector<Alert>& alerts, const std::string& type) {
-  std::vector<Alert> out;
-  for (const Alert& a : alerts) {
-    if (a.type == type) out.push_back(a);
-  }
-  return out;
-}
-
 TEST_P(FleetMonitorTest, HonestFleetIsCompliantAndRaisesNothing) {
   std::vector<Device> devices;
   for (int i = 0; i < 6; ++i) {
@@ -648,9 +640,7 @@ TEST_P(FleetMonitorTest, BackgroundLoopRunsPasses) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, FleetMonitorTest, ::testing::Values("sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           return info.param;
-                         });
+                         [](const auto& test_info) { return test_info.param; });
 
 }  // namespace
 }  // namespace lightcone::server::fleet
