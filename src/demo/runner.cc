@@ -495,16 +495,10 @@ void Runner::AssignLicences() {
     for (const server::Device& listed : page->items) {
       auto it = licence_by_uuid_.find(listed.uuid);
       if (listed.licence_id != 0 || it == licence_by_uuid_.end()) continue;
-      // UpdateDevice writes the whole row. The agent binds its keys right after enrolling, so
-      // a row listed before the binding and written back after it would erase the key (the
-      // landmarks would then never probe that GPU: the honest went_dark of earlier runs).
-      // Only devices whose key is bound get their licence (an unkeyed device cannot be
-      // measured anyway), from a row re-read just before the write.
+      // Only devices whose key is bound get their licence: an unkeyed device cannot be
+      // measured yet, and licensing it early would judge it before its first probe.
       if (listed.key.key_id.empty()) continue;
-      auto d = store.GetDevice(listed.id);
-      if (!d.ok() || d->licence_id != 0 || d->key.key_id.empty()) continue;
-      d->licence_id = it->second;
-      (void)store.UpdateDevice(*d);
+      (void)store.SetDeviceLicence(listed.id, it->second);
     }
     if (page->next_after_id == 0) break;
     f.page.after_id = page->next_after_id;

@@ -1012,7 +1012,7 @@ TEST_P(ApiTest, LicenceHistoryCountsEachGpuUnderTheLicenceOfItsLatestVerdict) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, ApiTest, ::testing::Values("sqlite", "postgres"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& test_info) { return test_info.param; });
 
 TEST(ApiTlsTest, ServesHttpsWithTheConfiguredCertificate) {
   const std::string dir = TempDir("api_tls");

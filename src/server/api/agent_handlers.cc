@@ -156,19 +156,22 @@ absl::StatusOr<Response> Enroll(ApiContext* ctx, const Request& req) {
                                  .dump();
         absl::StatusOr<DeviceEvent> appended = ctx->store->AppendDeviceEvent(event);
         if (!appended.ok()) return appended.status();
-        // A licence belongs to an organization: it does not follow the device elsewhere.
-        if (device->organization_id != org) device->licence_id = 0;
-        device->organization_id = org;
-        device->host_id = host->id;
       }
-      device->serial = e.serial;
-      if (!e.ueid.empty()) device->ueid = e.ueid;
-      device->model = e.model;
-      device->architecture = e.architecture;
-      device->vbios = e.vbios;
-      device->pci_bus_id = e.pci_bus_id;
-      device->last_seen = now;
-      absl::Status updated = ctx->store->UpdateDevice(*device);
+      // Only what enrollment knows: a key bound or a licence set meanwhile stays. The store
+      // clears the licence when the organization changes (a licence does not follow the
+      // device into another organization).
+      DevicePlacement placement;
+      placement.device_id = device->id;
+      placement.organization_id = org;
+      placement.host_id = host->id;
+      placement.serial = e.serial;
+      placement.ueid = e.ueid;
+      placement.model = e.model;
+      placement.architecture = e.architecture;
+      placement.vbios = e.vbios;
+      placement.pci_bus_id = e.pci_bus_id;
+      placement.last_seen = now;
+      absl::Status updated = ctx->store->UpdateDevicePlacement(placement);
       if (!updated.ok()) return updated;
     } else {
       return device.status();
@@ -291,8 +294,9 @@ absl::StatusOr<Response> BindKey(ApiContext* ctx, const Request& req) {
   const std::string previous_ueid = device->ueid;
   device->key = binding;
   if (!ueid.empty()) device->ueid = ueid;
-  device->last_seen = now;
-  absl::Status updated = ctx->store->UpdateDevice(*device);
+  // Only the binding (and the attested ueid): an enrollment or licence change landing
+  // meanwhile stays.
+  absl::Status updated = ctx->store->BindDeviceKey(device->id, binding, ueid, now);
   if (!updated.ok()) return updated;
   ctx->device_keys->Invalidate(*uuid);
   DeviceEvent event;

@@ -217,9 +217,9 @@ absl::StatusOr<Response> MeasurementsPage(ApiContext* ctx, const Request& req,
         std::optional<absl::Time> visible;
         absl::StatusOr<Device> d = ctx->store->GetDevice(m.device_id);
         if (d.ok() && d->organization_id == *scope) {
-          absl::StatusOr<absl::Time> since = VisibleSince(ctx, *req.principal, m.device_id);
-          if (!since.ok()) return since.status();
-          visible = *since;
+          absl::StatusOr<absl::Time> from = VisibleSince(ctx, *req.principal, m.device_id);
+          if (!from.ok()) return from.status();
+          visible = *from;
         }
         it = device_visible.emplace(m.device_id, visible).first;
       }

@@ -546,17 +546,17 @@ std::vector<Finding> DetectVerdictAlerts(const FleetSnapshot& s, const VerdictAl
     const Decision* decision = d.decision;
     // Built only for alerts that are created (see Finding::evidence).
     auto evidence = [decision, since, licence_id = dev.licence_id]() {
-      const Verdict& v = decision->verdict;
-      Json e = {{"verdict_status", VerdictStatusName(v.status)},
-                {"reason", v.reason},
+      const Verdict& verdict = decision->verdict;
+      Json e = {{"verdict_status", VerdictStatusName(verdict.status)},
+                {"reason", verdict.reason},
                 {"since", Rfc3339(since)},
                 {"licence_id", licence_id},
-                {"robustness_f", v.robustness_f},
-                {"region", Json::parse(v.region_summary_json, nullptr, false)}};
+                {"robustness_f", verdict.robustness_f},
+                {"region", Json::parse(verdict.region_summary_json, nullptr, false)}};
       if (decision->has_estimate) {
-        e["estimate"] = {{"latitude_deg", v.estimate_latitude_deg},
-                         {"longitude_deg", v.estimate_longitude_deg},
-                         {"uncertainty_km", v.estimate_radius_km}};
+        e["estimate"] = {{"latitude_deg", verdict.estimate_latitude_deg},
+                         {"longitude_deg", verdict.estimate_longitude_deg},
+                         {"uncertainty_km", verdict.estimate_radius_km}};
       }
       return e;
     };

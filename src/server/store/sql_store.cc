@@ -848,41 +848,100 @@ absl::StatusOr<Device> SqlStore::GetDeviceByUuid(const std::string& uuid) {
   return ReadDevice(s);
 }
 
+namespace {
+
+// SET clauses that install key binding `?` (bound in the order of BindKeyColumns) and move the
+// replaced binding, if the key id changes, to the prev_key_* columns. SET expressions see the
+// row as it was before the update, so both happen in one statement.
+constexpr char kReplaced[] = "CASE WHEN key_id <> '' AND key_id <> ? THEN ";
+std::string KeyBindingSetClauses() {
+  return absl::StrCat(
+      "prev_key_public_key = ", kReplaced, "key_public_key ELSE prev_key_public_key END, ",
+      "prev_key_id = ", kReplaced, "key_id ELSE prev_key_id END, ",
+      "prev_key_bound_at_ns = ", kReplaced, "key_bound_at_ns ELSE prev_key_bound_at_ns END, ",
+      "prev_key_superseded_at_ns = ", kReplaced, "? ELSE prev_key_superseded_at_ns END, ",
+      "key_public_key = ?, key_id = ?, assurance_level = ?, key_bound_at_ns = ?, "
+      "key_evidence_sha256 = ?");
+}
+// Binds the parameters of KeyBindingSetClauses() from `index`; returns the next index.
+int BindKeyColumns(SqlStatement* s, int index, const KeyBinding& key) {
+  const absl::Time superseded_at = key.bound_at == absl::UnixEpoch() ? absl::Now() : key.bound_at;
+  return BindFrom(s, index, key.key_id, key.key_id, key.key_id, key.key_id, Nanos(superseded_at),
+                  Blob{key.public_key}, key.key_id, static_cast<int64_t>(key.assurance),
+                  Nanos(key.bound_at), key.evidence_sha256);
+}
+
+}  // namespace
+
 absl::Status SqlStore::UpdateDevice(const Device& device) {
   LC_RETURN_IF_ERROR(ValidateDevice(device));
-  const absl::Time superseded_at =
-      device.key.bound_at == absl::UnixEpoch() ? absl::Now() : device.key.bound_at;
   absl::MutexLock lock(&mu_);
-  // SET expressions see the row as it was before the update, so the CASEs move the replaced
-  // binding (if the key id changes) in the same statement that installs the new one.
-  constexpr char kReplaced[] = "CASE WHEN key_id <> '' AND key_id <> ? THEN ";
   LC_ASSIGN_OR_RETURN(
       SqlStatement * s,
       db_->Prepare(absl::StrCat(
-          "UPDATE devices SET prev_key_public_key = ", kReplaced,
-          "key_public_key ELSE prev_key_public_key END, prev_key_id = ", kReplaced,
-          "key_id ELSE prev_key_id END, prev_key_bound_at_ns = ", kReplaced,
-          "key_bound_at_ns ELSE prev_key_bound_at_ns END, prev_key_superseded_at_ns = ",
-          kReplaced,
-          "? ELSE prev_key_superseded_at_ns END, "
-          "organization_id = ?, host_id = ?, licence_id = ?, uuid = ?, "
-          "serial = ?, ueid = ?, model = ?, key_public_key = ?, key_id = ?, "
-          "assurance_level = ?, last_seen_ns = ?, architecture = ?, vbios = ?, "
-          "pci_bus_id = ?, key_bound_at_ns = ?, key_evidence_sha256 = ? "
+          "UPDATE devices SET ", KeyBindingSetClauses(),
+          ", organization_id = ?, host_id = ?, licence_id = ?, uuid = ?, serial = ?, ueid = ?, "
+          "model = ?, last_seen_ns = ?, architecture = ?, vbios = ?, pci_bus_id = ? "
           "WHERE id = ? RETURNING id")));
   ResetOnExit reset(s);
-  BindFrom(s, 1, device.key.key_id, device.key.key_id, device.key.key_id, device.key.key_id,
-           Nanos(superseded_at), device.organization_id, OptionalId{device.host_id},
+  const int next = BindKeyColumns(s, 1, device.key);
+  BindFrom(s, next, device.organization_id, OptionalId{device.host_id},
            OptionalId{device.licence_id}, device.uuid, device.serial, device.ueid, device.model,
-           Blob{device.key.public_key}, device.key.key_id,
-           static_cast<int64_t>(device.key.assurance), Nanos(device.last_seen),
-           device.architecture, device.vbios, device.pci_bus_id, Nanos(device.key.bound_at),
-           device.key.evidence_sha256, device.id);
+           Nanos(device.last_seen), device.architecture, device.vbios, device.pci_bus_id,
+           device.id);
   auto row = s->Next();
   if (!row.ok()) {
     return Context(row.status(), absl::StrCat("store: updating device ", device.id));
   }
   if (!*row) return NotFound("device", device.id);
+  return absl::OkStatus();
+}
+
+absl::Status SqlStore::UpdateDevicePlacement(const DevicePlacement& placement) {
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare("UPDATE devices SET "
+                   "licence_id = CASE WHEN organization_id = ? THEN licence_id ELSE NULL END, "
+                   "organization_id = ?, host_id = ?, serial = ?, "
+                   "ueid = CASE WHEN ? = '' THEN ueid ELSE ? END, "
+                   "model = ?, architecture = ?, vbios = ?, pci_bus_id = ?, last_seen_ns = ? "
+                   "WHERE id = ? RETURNING id"));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, placement.organization_id, placement.organization_id,
+           OptionalId{placement.host_id}, placement.serial, placement.ueid, placement.ueid,
+           placement.model, placement.architecture, placement.vbios, placement.pci_bus_id,
+           Nanos(placement.last_seen), placement.device_id);
+  auto row = s->Next();
+  if (!row.ok()) {
+    return Context(row.status(),
+                   absl::StrCat("store: updating the placement of device ", placement.device_id));
+  }
+  if (!*row) return NotFound("device", placement.device_id);
+  return absl::OkStatus();
+}
+
+absl::Status SqlStore::BindDeviceKey(int64_t device_id, const KeyBinding& key,
+                                     const std::string& ueid, absl::Time last_seen) {
+  const int level = static_cast<int>(key.assurance);
+  if (level < 0 || level > 3) {
+    return absl::InvalidArgumentError(absl::StrCat("store: device ", device_id,
+                                                   " assurance level ", level, " not in L0-L3"));
+  }
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(
+      SqlStatement * s,
+      db_->Prepare(absl::StrCat("UPDATE devices SET ", KeyBindingSetClauses(),
+                                ", ueid = CASE WHEN ? = '' THEN ueid ELSE ? END, last_seen_ns = ? "
+                                "WHERE id = ? RETURNING id")));
+  ResetOnExit reset(s);
+  const int next = BindKeyColumns(s, 1, key);
+  BindFrom(s, next, ueid, ueid, Nanos(last_seen), device_id);
+  auto row = s->Next();
+  if (!row.ok()) {
+    return Context(row.status(), absl::StrCat("store: binding a key to device ", device_id));
+  }
+  if (!*row) return NotFound("device", device_id);
   return absl::OkStatus();
 }
 

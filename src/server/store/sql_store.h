@@ -44,6 +44,9 @@ class SqlStore : public Store {
   absl::StatusOr<Device> GetDevice(int64_t id) override;
   absl::StatusOr<Device> GetDeviceByUuid(const std::string& uuid) override;
   absl::Status UpdateDevice(const Device& device) override;
+  absl::Status UpdateDevicePlacement(const DevicePlacement& placement) override;
+  absl::Status BindDeviceKey(int64_t device_id, const KeyBinding& key, const std::string& ueid,
+                             absl::Time last_seen) override;
   absl::StatusOr<Page<Device>> ListDevices(const DeviceFilter& filter) override;
   absl::StatusOr<Licence> CreateLicence(const Licence& licence) override;
   absl::StatusOr<Licence> GetLicence(int64_t id) override;

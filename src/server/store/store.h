@@ -125,6 +125,20 @@ struct Device {
   SupersededKey previous_key;
 };
 
+// What an agent's enrollment says about a device (Store::UpdateDevicePlacement).
+struct DevicePlacement {
+  int64_t device_id = 0;
+  int64_t organization_id = 0;
+  int64_t host_id = 0;  // 0 when not attached to a host.
+  std::string serial;
+  std::string ueid;  // Empty: keep the stored one.
+  std::string model;
+  std::string architecture;
+  std::string vbios;
+  std::string pci_bus_id;
+  absl::Time last_seen = absl::UnixEpoch();
+};
+
 // What the device's NVLink peers were at one time (a topology snapshot).
 struct TopologySnapshot {
   int64_t id = 0;
@@ -382,7 +396,22 @@ class Store {
   // replaced binding becomes previous_key (superseded_at = the new key's bound_at, or now when
   // that is UnixEpoch()), atomically with the update; otherwise previous_key is unchanged.
   // Only one previous binding is kept. CreateDevice stores previous_key as given.
+  // A whole-row read-modify-write: for seeding and administration. Concurrent writers use
+  // the narrow updates below, each writing only the columns it owns, so that none undoes
+  // another's change made between its read and its write.
   virtual absl::Status UpdateDevice(const Device& device) = 0;
+  // Enrollment: writes organization, host, serial, ueid (when not empty), model,
+  // architecture, vbios, PCI bus id and last_seen, never the key binding. When the
+  // organization changes, the licence is cleared in the same statement (a licence belongs
+  // to an organization); otherwise the current licence stays, whoever set it. NotFound for an
+  // unknown device.
+  virtual absl::Status UpdateDevicePlacement(const DevicePlacement& placement) = 0;
+  // Key binding: writes the binding (the replaced one becomes previous_key as in
+  // UpdateDevice), the attested ueid when not empty, and last_seen; never organization, host
+  // or licence. NotFound for an unknown device; InvalidArgument for an assurance level
+  // outside L0-L3.
+  virtual absl::Status BindDeviceKey(int64_t device_id, const KeyBinding& key,
+                                     const std::string& ueid, absl::Time last_seen) = 0;
   virtual absl::StatusOr<Page<Device>> ListDevices(const DeviceFilter& filter) = 0;
 
   virtual absl::StatusOr<Licence> CreateLicence(const Licence& licence) = 0;

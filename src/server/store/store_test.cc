@@ -2109,6 +2109,89 @@ TEST_P(StoreTest, MigratesV3DatabaseToV4WithVerdictsWithoutLicence) {
   EXPECT_EQ(store_->GetDevice(1)->key.key_id, "kid");
 }
 
+// Enrollment, key binding and a licence change each write only their own columns: done in
+// any interleaving after one shared read, none undoes another (the read-modify-write
+// UpdateDevice of earlier versions erased a key bound between enrollment's read and write).
+TEST_P(StoreTest, NarrowDeviceUpdatesDoNotUndoEachOther) {
+  const Organization org = MakeOrganization("acme");
+  const Licence licence = MakeLicence(org.id, "EL-narrow");
+  Device device;
+  device.organization_id = org.id;
+  device.uuid = "GPU-narrow";
+  device.serial = "old-serial";
+  device.ueid = "ueid-attested";
+  auto created = store_->CreateDevice(device);
+  ASSERT_TRUE(created.ok()) << created.status();
+
+  // The agent binds its key; an officer sets the licence; the agent re-enrolls (from a row it
+  // read before both) with a new serial and no ueid claim.
+  const KeyBinding key{"pk-1", "kid-1", AssuranceLevel::kL1, absl::FromUnixSeconds(1'000),
+                       HexHash('a')};
+  ASSERT_TRUE(store_->BindDeviceKey(created->id, key, "", absl::FromUnixSeconds(1'000)).ok());
+  ASSERT_TRUE(store_->SetDeviceLicence(created->id, licence.id).ok());
+  DevicePlacement placement;
+  placement.device_id = created->id;
+  placement.organization_id = org.id;
+  placement.serial = "new-serial";
+  placement.model = "H100";
+  placement.architecture = "Hopper";
+  placement.vbios = "96.00";
+  placement.pci_bus_id = "0000:01:00.0";
+  placement.last_seen = absl::FromUnixSeconds(2'000);
+  ASSERT_TRUE(store_->UpdateDevicePlacement(placement).ok());
+
+  auto after = store_->GetDevice(created->id);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->key.key_id, "kid-1");
+  EXPECT_EQ(after->key.public_key, "pk-1");
+  EXPECT_EQ(after->key.assurance, AssuranceLevel::kL1);
+  EXPECT_EQ(after->licence_id, licence.id);
+  EXPECT_EQ(after->ueid, "ueid-attested");  // An empty claim keeps it.
+  EXPECT_EQ(after->serial, "new-serial");
+  EXPECT_EQ(after->model, "H100");
+  EXPECT_EQ(after->architecture, "Hopper");
+  EXPECT_EQ(after->vbios, "96.00");
+  EXPECT_EQ(after->pci_bus_id, "0000:01:00.0");
+  EXPECT_EQ(after->last_seen, absl::FromUnixSeconds(2'000));
+
+  // A new key: the old binding moves to previous_key; the licence and placement stay.
+  const KeyBinding rebound{"pk-2", "kid-2", AssuranceLevel::kL0, absl::FromUnixSeconds(3'000),
+                           ""};
+  ASSERT_TRUE(store_->BindDeviceKey(created->id, rebound, "ueid-new", absl::FromUnixSeconds(3'000))
+                  .ok());
+  after = store_->GetDevice(created->id);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->key.key_id, "kid-2");
+  EXPECT_EQ(after->previous_key.key_id, "kid-1");
+  EXPECT_EQ(after->previous_key.superseded_at, absl::FromUnixSeconds(3'000));
+  EXPECT_EQ(after->ueid, "ueid-new");
+  EXPECT_EQ(after->licence_id, licence.id);
+  EXPECT_EQ(after->serial, "new-serial");
+
+  // Enrollment into another organization clears the licence (it belongs to acme) and keeps
+  // the key; re-enrolling there again keeps a licence set there meanwhile.
+  const Organization other = MakeOrganization("other");
+  placement.organization_id = other.id;
+  ASSERT_TRUE(store_->UpdateDevicePlacement(placement).ok());
+  after = store_->GetDevice(created->id);
+  EXPECT_EQ(after->organization_id, other.id);
+  EXPECT_EQ(after->licence_id, 0);
+  EXPECT_EQ(after->key.key_id, "kid-2");
+  const Licence theirs = MakeLicence(other.id, "EL-other");
+  ASSERT_TRUE(store_->SetDeviceLicence(created->id, theirs.id).ok());
+  ASSERT_TRUE(store_->UpdateDevicePlacement(placement).ok());
+  EXPECT_EQ(store_->GetDevice(created->id)->licence_id, theirs.id);
+
+  placement.device_id = 9'999;
+  EXPECT_EQ(store_->UpdateDevicePlacement(placement).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->BindDeviceKey(9'999, key, "", absl::Now()).code(),
+            absl::StatusCode::kNotFound);
+  KeyBinding bad = key;
+  bad.assurance = static_cast<AssuranceLevel>(7);
+  EXPECT_EQ(store_->BindDeviceKey(created->id, bad, "", absl::Now()).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, StoreTest, ::testing::ValuesIn(Backends()),
                          [](const auto& test_info) { return test_info.param.name; });
 
