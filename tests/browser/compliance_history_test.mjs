@@ -3,7 +3,7 @@
 // and - for the licence whose GPUs were diverted - violations or unproven GPUs at some
 // instant. An operator gets no history of another organization's licence or GPU.
 import assert from 'node:assert/strict';
-import { signIn, open, screenshot, apiCall, apiListAll, countCanvasColor } from './lib.mjs';
+import { signIn, open, screenshot, apiCall, apiListAll, countCanvasColor, enrollGpu, setRefreshPeriod } from './lib.mjs';
 
 const kVerdictRgb = { compliant: [0x1a, 0x7f, 0x5a], unproven: [0xb7, 0x79, 0x1f], violation: [0xc0, 0x26, 0x2d] };
 
@@ -126,4 +126,77 @@ export async function testOperatorGetsNoForeignHistory({ baseUrl, tokens, browse
     assert.equal(await page.locator('.compliance-history, .health-history, .chart').count(), 0, `${route}: no history drawn`);
   }
   await screenshot(page, artifacts, 'operator-foreign-licence');
+}
+
+// The page's refresh period for the refresh test (the production default is 15 s).
+const kTestRefreshMs = 1000;
+// The server's fleet pass (every 60 s by default) writes the new verdict: wait this long.
+const kVerdictWaitMs = 240_000;
+const kPollMs = 1000;
+
+// The licence page left open follows new verdicts: a GPU enrolled and assigned to the licence
+// through the API after the page loaded gets its first verdict against the licence from the
+// server's fleet pass; without a reload, the chart of the chosen range (24 hours) counts it at
+// its last instant, in place (the same chart element, never a loading state), and the GPUs
+// under the licence list it.
+export async function testComplianceHistoryRefreshesWithoutReload({ baseUrl, tokens, browser, artifacts, log }) {
+  const licences = await apiListAll(baseUrl, tokens.admin, '/licences');
+  const now = Date.now();
+  const agent = tokens.all.find((t) => t.role === 'agent' && licences.some((l) => l.organization_id === t.organization_id &&
+    new Date(l.valid_from).getTime() < now && new Date(l.valid_until).getTime() > now));
+  assert.ok(agent, 'an agent token of an organization with a licence valid now');
+  const l = licences.find((x) => x.organization_id === agent.organization_id && new Date(x.valid_from).getTime() < now && new Date(x.valid_until).getTime() > now);
+
+  const page = await signIn(browser, baseUrl, tokens.admin);
+  await setRefreshPeriod(page, kTestRefreshMs);
+  await open(page, `#/licences/${l.id}`);
+  await drawnCompliance(page, '7d');
+  await page.getByLabel('Time range').selectOption('24h');
+  const before = await drawnCompliance(page, '24h');
+  await assertMatchesApi(before, baseUrl, tokens.admin, l.id);
+  await page.evaluate(() => {
+    window.__sameDocument = true;
+    const chart = document.querySelector('.compliance-chart');
+    if (chart) chart.__sameChart = true;
+    const el = document.querySelector('.compliance-history');
+    window.__seen = { range: [], state: [] };
+    new MutationObserver((ms) => { for (const m of ms) window.__seen[m.attributeName.replace(/^data-/, '')].push(el.getAttribute(m.attributeName)); })
+      .observe(el, { attributes: true, attributeFilter: ['data-range', 'data-state'] });
+  });
+
+  const { id, uuid } = await enrollGpu(baseUrl, agent.token);
+  const patch = await apiCall(baseUrl, tokens.admin, `/devices/${id}`, { method: 'PATCH', body: { licence_id: l.id } });
+  assert.equal(patch.status, 200, `PATCH /devices/${id}: ${patch.text.slice(0, 300)}`);
+  let verdict = null;
+  for (const deadline = Date.now() + kVerdictWaitMs; Date.now() < deadline && !verdict;) {
+    const d = (await apiCall(baseUrl, tokens.admin, `/devices/${id}`)).json;
+    if (d?.verdict && d.verdict.licence_id === l.id) verdict = d.verdict;
+    else await new Promise((r) => setTimeout(r, kPollMs));
+  }
+  assert.ok(verdict, `GPU ${id} got no verdict against ${l.reference} within ${kVerdictWaitMs / 1000} s`);
+  log(`GPU ${id} assigned to ${l.reference}: verdict ${verdict.status} at ${verdict.time}`);
+
+  // The page asks again on its own: its range now ends after the verdict.
+  await page.waitForFunction((t) => {
+    const el = document.querySelector('.compliance-history[data-state="chart"]');
+    return el && new Date(el.dataset.until).getTime() >= new Date(t).getTime();
+  }, verdict.time);
+  const after = await drawnCompliance(page, '24h');
+  const api = await assertMatchesApi(after, baseUrl, tokens.admin, l.id);
+  // The verdict is counted under its status at the page's last instant.
+  const at = (drawn, v) => Number(drawn.chart[`last${v[0].toUpperCase()}${v.slice(1)}`] || 0);
+  const total = (drawn) => ['compliant', 'unproven', 'violation'].reduce((s, v) => s + at(drawn, v), 0);
+  assert.equal(total(after), total(before) + 1, `one more GPU counted at the last instant (before ${total(before)}, after ${total(after)})`);
+  assert.ok(at(after, verdict.status) >= 1, `${verdict.status} counted`);
+  assert.ok(await page.evaluate(() => window.__sameDocument === true), 'no reload');
+  if (Number(before.chart.instants || 0) > 0) assert.ok(await page.evaluate(() => document.querySelector('.compliance-chart').__sameChart === true), 'the chart was updated in place');
+  const seen = await page.evaluate(() => window.__seen);
+  assert.deepEqual([...new Set(seen.state)].filter((s) => s !== 'chart'), [], `no loading or error state on refresh (saw ${seen.state.join(',')})`);
+  assert.deepEqual([...new Set(seen.range)].filter((r) => r !== '24h'), [], 'the chosen range stays');
+  // The GPUs under the licence (the report) follow too.
+  await page.locator('.gpus-under-licence td', { hasText: uuid }).waitFor();
+  log(`${l.reference}: ${api.items.length} instants, last instant ${total(before)} -> ${total(after)} GPUs, without a reload`);
+  const sec = page.locator('section[aria-labelledby="sec-compliance-over-time"]');
+  await sec.scrollIntoViewIfNeeded();
+  await sec.screenshot({ path: `${artifacts}/licence-compliance-refreshed.png` });
 }

@@ -3,7 +3,7 @@
 // latest values are what the API answers for the same range, for each range the person
 // picks; the XID chart marks the instants where the XID count or the last XID changed.
 import assert from 'node:assert/strict';
-import { signIn, open, screenshot, apiCall, apiListAll, countCanvasColor } from './lib.mjs';
+import { signIn, open, screenshot, apiCall, apiListAll, countCanvasColor, setRefreshPeriod } from './lib.mjs';
 
 const kMetrics = ['temperature_c', 'power_w', 'utilization_pct', 'ecc_uncorrected', 'xid_count'];
 const kLimit = 10000;  // what the page asks for (web/src/pages/gpu.js kTelemetryLimit)
@@ -240,4 +240,108 @@ export async function testTruncatedHistorySaysSo({ baseUrl, tokens, browser, art
   const section = page.locator('section[aria-labelledby="sec-health"]');
   await section.scrollIntoViewIfNeeded();
   await section.screenshot({ path: `${artifacts}/gpu-health-truncated.png` });
+}
+
+// The page's refresh period for the refresh tests (web/src/main.js kRefreshMsKey; the
+// production default is 15 s).
+const kTestRefreshMs = 1000;
+// How long a delayed 24 h answer is held back in the race check.
+const kDelayedAnswerMs = 4000;
+
+// Records every value the health history's data-range and data-state take from now on.
+async function watchHistory(page, selector) {
+  await page.evaluate((sel) => {
+    const el = document.querySelector(sel);
+    window.__seen = { range: [], state: [] };
+    new MutationObserver((ms) => {
+      for (const m of ms) {
+        const key = m.attributeName.replace(/^data-/, '');
+        window.__seen[key].push(el.getAttribute(m.attributeName));
+      }
+    }).observe(el, { attributes: true, attributeFilter: ['data-range', 'data-state'] });
+  }, selector);
+}
+
+async function postReport(baseUrl, agent, body) {
+  const r = await apiCall(baseUrl, agent.token, '/telemetry', { method: 'POST', body: { devices: [body] } });
+  assert.ok(r.status === 204 || r.status === 200, `POST /telemetry: ${r.status} ${r.text.slice(0, 200)}`);
+}
+
+// The GPU page left open follows the GPU: a report posted through the API after the page
+// loaded (its XID count changed, so the server always keeps it as a sample) appears in the
+// chosen range's charts and in the latest health tiles, without a reload, in place (the same
+// chart elements, never a loading or error state), and the range the person chose stays. A
+// refresh that fails keeps the charts; the next one that succeeds brings the new samples. A
+// refresh answer that comes back after the person picked another range is dropped.
+export async function testHealthHistoryRefreshesWithoutReload({ baseUrl, tokens, browser, artifacts, log }) {
+  const { id, uuid, agent } = await enrollFreshGpu(baseUrl, tokens);
+  const base = { uuid, power_w: 400, utilization_pct: 90, ecc_uncorrected: 0 };
+  await postReport(baseUrl, agent, { ...base, time: isoSeconds(Date.now() - 120e3), temperature_c: 60, xid_count: 0, last_xid: 0 });
+
+  const page = await signIn(browser, baseUrl, tokens.admin);
+  await setRefreshPeriod(page, kTestRefreshMs);
+  await open(page, `#/gpu/${id}`);
+  await drawnHistory(page, '7d');
+  await page.getByLabel('Time range').selectOption('24h');
+  const first = await drawnHistory(page, '24h');
+  assert.equal(first.history.samples, '1', 'one sample before the new report');
+  // Marks that vanish on a reload or when the charts are rebuilt instead of updated.
+  await page.evaluate(() => { window.__sameDocument = true; document.querySelector('.health-history .chart[data-metric="xid_count"]').__sameChart = true; });
+  await watchHistory(page, '.health-history');
+
+  await postReport(baseUrl, agent, { ...base, time: isoSeconds(Date.now()), temperature_c: 77, xid_count: 1, last_xid: 79 });
+  await page.locator('.health-history[data-samples="2"]').waitFor();
+  const after = await drawnHistory(page, '24h');
+  const api = await assertMatchesApi(after, baseUrl, tokens.admin, id);
+  assert.equal(api.items.length, 2);
+  assert.equal(after.charts.xid_count.xidEvents, '1', 'the new XID change is marked');
+  assert.equal(after.charts.temperature_c.latest, '77');
+  assert.ok(await page.evaluate(() => window.__sameDocument === true), 'no reload');
+  assert.ok(await page.evaluate(() => document.querySelector('.health-history .chart[data-metric="xid_count"]').__sameChart === true), 'the chart was updated in place');
+  const seen = await page.evaluate(() => window.__seen);
+  assert.deepEqual([...new Set(seen.state)].filter((s) => s !== 'charts'), [], `no loading or error state on refresh (saw ${seen.state.join(',')})`);
+  assert.deepEqual([...new Set(seen.range)].filter((r) => r !== '24h'), [], 'the chosen range stays');
+  // The latest health tiles follow GET /devices/{id} too.
+  await page.locator('ul.stats.health', { hasText: '77 °C' }).waitFor();
+  await page.locator('ul.stats.health', { hasText: '(last 79)' }).waitFor();
+  log(`GPU ${id}: the new sample appeared without a reload (${after.history.samples} samples over 24 h)`);
+  const section = page.locator('section[aria-labelledby="sec-health"]');
+  await section.scrollIntoViewIfNeeded();
+  await section.screenshot({ path: `${artifacts}/gpu-health-refreshed.png` });
+
+  // Refreshes that fail keep the charts and show no error.
+  const telemetryUrl = (u) => new URL(u).pathname.endsWith(`/devices/${id}/telemetry`);
+  await page.route(telemetryUrl, (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"code":"unavailable","message":"test outage"}}' }));
+  await page.locator('.health-history[data-refresh-failed="true"]').waitFor();
+  await postReport(baseUrl, agent, { ...base, time: isoSeconds(Date.now()), temperature_c: 70, xid_count: 2, last_xid: 79 });
+  await page.waitForTimeout(2 * kTestRefreshMs);  // more failed rounds (nothing is asserted about time)
+  const during = await drawnHistory(page, '24h');
+  assert.equal(during.history.samples, '2', 'the last charts stay while refreshes fail');
+  assert.equal(await page.locator('.health-history .error, section[aria-labelledby="sec-health"] .error').count(), 0, 'no error shown for a failed refresh');
+  await page.unroute(telemetryUrl);
+  await page.locator('.health-history[data-samples="3"][data-refresh-failed="false"]').waitFor();
+  await assertMatchesApi(await drawnHistory(page, '24h'), baseUrl, tokens.admin, id);
+
+  // A refresh of the 24 h range still under way when the person picks 7 days: its answer,
+  // held back until after the 7 days' one, must not replace it.
+  let sawDelayed;
+  const delayedSeen = new Promise((r) => { sawDelayed = r; });
+  const isDay = (u) => {
+    const q = new URL(u).searchParams;
+    return telemetryUrl(u) && (new Date(q.get('until')) - new Date(q.get('since'))) === 86400e3;
+  };
+  await page.route(isDay, async (route) => {
+    sawDelayed();
+    await new Promise((r) => setTimeout(r, kDelayedAnswerMs));
+    await route.continue().catch(() => {});
+  });
+  await delayedSeen;
+  await page.evaluate(() => { window.__seen = { range: [], state: [] }; });
+  await page.getByLabel('Time range').selectOption('7d');
+  await drawnHistory(page, '7d');
+  await page.waitForTimeout(kDelayedAnswerMs + 2 * kTestRefreshMs);  // the held-back answer has come by now
+  const race = await page.evaluate(() => window.__seen);
+  assert.deepEqual([...new Set(race.range)], ['7d'], `only the picked range is shown after the pick (saw ${race.range.join(',')})`);
+  await page.unroute(isDay);
+  await assertMatchesApi(await drawnHistory(page, '7d'), baseUrl, tokens.admin, id);
 }

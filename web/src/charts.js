@@ -55,10 +55,12 @@ const integerTicks = (u, vals) => vals.map((v) => (Number.isInteger(v) ? v.toLoc
 //   marks [{time, label}] drawn as vertical dashed lines, dataset (data-* attributes),
 //   ariaLabel.
 // The container gets data-drawn="true" once uPlot has drawn it; uPlot instances are kept in
-// `charts` (when given) so the page can destroy them.
+// `charts` (when given) so the page can destroy them. updateChart() gives a drawn chart new
+// data in place (a refresh), keeping its size, cursor and legend.
 export function timeChart(opts, charts) {
   const el = h('div.chart', { role: 'img', 'aria-label': opts.ariaLabel || opts.title, dataset: opts.dataset || {} });
-  const marks = opts.marks || [];
+  // What the drawn chart reads at each redraw; updateChart replaces it.
+  const live = { opts, u: null };
   let frames = 0;
   const draw = () => {
     // The page appends the container once its section is complete: wait for that.
@@ -67,8 +69,8 @@ export function timeChart(opts, charts) {
     const u = new uPlot({
       width, height: opts.height || kChartHeight, title: opts.title, tzDate: utc,
       scales: {
-        x: { time: true, range: () => opts.xRange },
-        y: opts.yRange ? { range: opts.yRange } : {},
+        x: { time: true, range: () => live.opts.xRange },
+        y: opts.yRange ? { range: (...a) => live.opts.yRange(...a) } : {},
       },
       series: [{ label: 'UTC' }, ...opts.series],
       axes: [
@@ -77,13 +79,40 @@ export function timeChart(opts, charts) {
       ],
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
-      hooks: marks.length ? { draw: [(self) => drawMarks(self, marks)] } : {},
-    }, opts.data, el);
+      hooks: { draw: [(self) => drawMarks(self, live.opts.marks || [])] },
+    }, live.opts.data, el);
+    live.u = u;
     if (charts) charts.push(u);
     el.dataset.drawn = 'true';
   };
+  el.chartState = live;
   requestAnimationFrame(draw);
   return el;
+}
+
+// Gives the chart `el` (made by timeChart, already drawn) the data, x range, marks, title,
+// legend values, point visibility, data-* attributes and label of `opts`, redrawing it in
+// place. Returns false (and changes nothing) when `el` cannot be updated that way: not drawn
+// yet, or a different number of series or y-range kind.
+export function updateChart(el, opts) {
+  const live = el?.chartState;
+  const u = live?.u;
+  if (!u || !el.isConnected || u.series.length !== opts.series.length + 1 || !!live.opts.yRange !== !!opts.yRange) return false;
+  live.opts = { ...live.opts, ...opts };
+  opts.series.forEach((s, i) => {
+    const target = u.series[i + 1];
+    if (s.value) target.value = s.value;
+    if (s.points && target.points && 'show' in s.points) {
+      const show = s.points.show;
+      target.points.show = typeof show === 'function' ? show : () => show;
+    }
+  });
+  const title = u.root.querySelector('.u-title');
+  if (title && opts.title) title.textContent = opts.title;
+  el.setAttribute('aria-label', opts.ariaLabel || opts.title);
+  Object.assign(el.dataset, opts.dataset || {});
+  u.setData(opts.data);
+  return true;
 }
 
 // Vertical dashed lines with a label at the top, at each mark's time.
@@ -130,4 +159,65 @@ export function withGaps(xs, columns, maxGapS) {
     outCols.forEach((c, k) => c.push(columns[k][i]));
   }
   return { xs: outX, columns: outCols };
+}
+
+// Loads a history over the range the person chose and asks for it again on each refresh
+// round of the page, in place. hooks:
+//   fetch(key) -> the data to show for range `key` (may throw),
+//   loading(key) -> the page shows it is loading (only when the person picked a range),
+//   show(data, key, refreshed) -> draws it (refreshed: a refresh round, update in place),
+//   fail(err, key, refreshed) -> a failure (refreshed: keep what is shown; the next round
+//   retries), isStale() -> true once the page is gone.
+// An answer older than the newest request (a range picked while a refresh was under way, or
+// the other way round) is dropped; a refresh round is skipped while the person's own choice
+// is still loading.
+export function rangeLoader(hooks) {
+  let seq = 0, picking = 0, key = null;
+  const run = async (k, refreshed) => {
+    const mine = ++seq;
+    key = k;
+    if (!refreshed) { picking++; hooks.loading(k); }
+    try {
+      let data;
+      try {
+        data = await hooks.fetch(k);
+      } catch (err) {
+        if (mine === seq && !hooks.isStale()) hooks.fail(err, k, refreshed);
+        return;
+      }
+      if (mine !== seq || hooks.isStale()) return;
+      hooks.show(data, k, refreshed);
+    } finally {
+      if (!refreshed) picking--;
+    }
+  };
+  return {
+    load: (k) => run(k, false),
+    refresh: () => (picking || key === null ? undefined : run(key, true)),
+  };
+}
+
+// Sets an element's text only when it changes (a live region announces each change).
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+// Chart containers under `root` by their data-metric (or "" when they have none), to be
+// updated in place by the next drawing.
+export function chartsByKey(root) {
+  return new Map([...root.querySelectorAll('.chart')].filter((c) => c.chartState?.u).map((c) => [c.dataset.metric || '', c]));
+}
+
+// Destroys the uPlot instances of the chart containers in `old` that the new drawing did not
+// reuse (no longer in the document), and drops them from `charts`.
+export function dropUnusedCharts(old, charts) {
+  for (const el of old.values()) {
+    if (el.isConnected) continue;
+    const u = el.chartState?.u;
+    if (!u) continue;
+    const i = charts.indexOf(u);
+    if (i >= 0) charts.splice(i, 1);
+    u.destroy();
+    el.chartState.u = null;
+  }
 }

@@ -23,6 +23,15 @@ const navItems = [
 
 // Live pages refresh this often.
 const kRefreshMs = 15000;
+// sessionStorage key that sets another refresh period in ms for this tab (the browser tests
+// use it so as not to wait 15 s per check); values below kMinRefreshMs are ignored.
+export const kRefreshMsKey = 'lightcone.refreshMs';
+const kMinRefreshMs = 200;
+
+export function refreshPeriodMs() {
+  const v = Number(sessionStorage.getItem(kRefreshMsKey));
+  return Number.isFinite(v) && v >= kMinRefreshMs ? v : kRefreshMs;
+}
 
 const app = document.getElementById('app');
 let me = null;          // /whoami of the signed-in token
@@ -110,7 +119,9 @@ async function route(message) {
     const ctx = {
       me, params, navigate, isStale: () => seq !== renderSeq,
       // fn runs every kRefreshMs while this page is shown and the tab is visible, so a
-      // dashboard left open (the demo) follows the fleet as it changes.
+      // dashboard left open (the demo) follows the fleet as it changes. A round is skipped
+      // for fn while its previous run has not settled (no overlapping fetches); a failed
+      // run is simply retried at the next round.
       onRefresh: (fn) => refreshers.push(fn),
     };
     // Pages that only show data are re-rendered off-screen and swapped in.
@@ -123,10 +134,15 @@ async function route(message) {
       });
     }
     const c = await r.render(main, ctx, ...args);
+    const running = new Set();
     const timer = setInterval(() => {
       if (document.visibilityState !== 'visible' || seq !== renderSeq) return;
-      for (const fn of refreshers) Promise.resolve(fn()).catch(() => { /* next round */ });
-    }, kRefreshMs);
+      for (const fn of refreshers) {
+        if (running.has(fn)) continue;
+        running.add(fn);
+        Promise.resolve().then(fn).catch(() => { /* next round */ }).finally(() => running.delete(fn));
+      }
+    }, refreshPeriodMs());
     const pageCleanup = typeof c === 'function' ? c : null;
     const all = () => { clearInterval(timer); if (pageCleanup) pageCleanup(); };
     if (seq === renderSeq) cleanup = all; else all();

@@ -7,7 +7,7 @@ import { api, listAll, query } from '../api.js';
 import { h, clear, fill, add, section, kv, table, badge, verdictOf, timeAgo, fmtTime, fmtFixed, fmtNumber, errorBox } from '../dom.js';
 import { MapView, circleGeometry, ringsGeometry } from '../mapview.js';
 import { hasEstimate } from './map.js';
-import { kRanges, rangeSelect, timeChart, steppedPaths, withGaps, isoSeconds, unixSeconds } from '../charts.js';
+import { kRanges, rangeSelect, timeChart, updateChart, rangeLoader, setText, chartsByKey, dropUnusedCharts, steppedPaths, withGaps, isoSeconds, unixSeconds } from '../charts.js';
 
 const kCapColors = ['#2f6db5', '#8a4fbf', '#0e8a8a', '#b5532f', '#5b7f1f', '#b0347a', '#4a5a8c', '#9a7b12'];
 const kMaxMeasurements = 5000;
@@ -30,37 +30,12 @@ export async function renderGpu(main, ctx, idText) {
     device.site_id ? api(`/sites/${device.site_id}`).catch(() => null) : null,
     device.licence_id ? api(`/licences/${device.licence_id}`).catch(() => null) : null,
   ]);
-  const v = device.verdict;
-  const status = verdictOf(device);
-  add(main, 
-    h('nav.crumbs', { 'aria-label': 'Breadcrumb' }, h('a', { href: '#/gpus' }, 'GPUs'), ' / ', device.serial || device.uuid),
-    h('h1', `GPU ${device.serial || device.uuid} `, badge(status)),
-    h('p.lede', v ? v.reason || '' : 'No verdict yet: no measurements have been evaluated for this GPU.'));
-
+  const head = h('div.gpu-head');
   const top = h('div.grid2');
-  top.append(section('Identity',
-    kv([
-      ['UUID', h('span.mono', device.uuid)], ['Serial', device.serial], ['UEID', h('span.mono', device.ueid || '—')],
-      ['Model', device.model], ['Architecture', device.architecture], ['VBIOS', device.vbios], ['PCI bus', device.pci_bus_id],
-      ['Host', host ? host.hostname : device.host_id ? `#${device.host_id}` : '—'],
-      ['Site', site ? `${site.name} (${site.country}, ${site.radius_km} km)` : '—'],
-      ['Licence', licence ? h('a', { href: `#/licences/${licence.id}` }, licence.reference) : h('span.warn', 'none')],
-      ['First seen', fmtTime(device.first_seen)], ['Last seen', timeAgo(device.last_seen)],
-    ])));
-  top.append(section('Assurance and verdict',
-    kv([
-      ['Verdict', badge(status)],
-      ['Reason', v?.reason],
-      ['Evaluated', v ? timeAgo(v.time) : '—'],
-      ['Key assurance', device.key ? h('span', h('strong', device.key.assurance), ` — ${assuranceText(device.key.assurance)}`) : 'no key bound'],
-      ['Key id', device.key ? h('span.mono', device.key.key_id) : '—'],
-      ['Key bound', device.key ? fmtTime(device.key.bound_at) : '—'],
-      ['Robustness', v ? `holds after dropping any ${v.robustness_f ?? 0} landmark(s)` : '—'],
-      ['Sound region', regionSummary(v)],
-      ['Estimate', hasEstimate(v?.estimate) ? `${fmtFixed(v.estimate.latitude_deg, 3)}, ${fmtFixed(v.estimate.longitude_deg, 3)} ± ${fmtFixed(v.estimate.uncertainty_km, 0)} km` : '—'],
-    ])));
-  add(main, top);
-
+  const related = { host, site, licence };
+  fill(head, ...gpuHeader(device));
+  top.append(...gpuCards(device, related));
+  add(main, head, top);
   // The sound region on the map.
   const regionSec = section('Sound region');
   add(main, regionSec);
@@ -87,10 +62,14 @@ export async function renderGpu(main, ctx, idText) {
     if (region.fallback) regionInfo.prepend(h('p.warn.small', 'The server has no region view: caps drawn from the current minimum RTTs; the intersection boundary is not shown.'));
   }
 
+  // The title, cards and latest health follow GET /devices/{id} on the refresh cycle.
+  const health = { setLatest: () => {} };
+  ctx.onRefresh(() => refreshDevice(id, related, head, top, health, ctx));
+
   // RTTs, history, health, timeline, alerts: independent sections, each fails alone.
   const sections = [
     ['RTT per landmark', () => rttSection(id, region)],
-    ['Health', () => healthSection(id, device, charts, ctx)],
+    ['Health', () => healthSection(id, device, charts, ctx, health)],
     ['Identity and topology timeline', () => timelineSection(id, device)],
     ['Alerts', () => alertsSection(id)],
   ];
@@ -100,6 +79,70 @@ export async function renderGpu(main, ctx, idText) {
     make().then((nodes) => add(sec, nodes)).catch((err) => sec.append(errorBox(err)));
   }
   return cleanup;
+}
+
+// The breadcrumb, title (with the verdict) and the verdict's reason.
+function gpuHeader(device) {
+  const v = device.verdict;
+  return [
+    h('nav.crumbs', { 'aria-label': 'Breadcrumb' }, h('a', { href: '#/gpus' }, 'GPUs'), ' / ', device.serial || device.uuid),
+    h('h1', `GPU ${device.serial || device.uuid} `, badge(verdictOf(device))),
+    h('p.lede', v ? v.reason || '' : 'No verdict yet: no measurements have been evaluated for this GPU.'),
+  ];
+}
+
+// The identity and the assurance-and-verdict cards. related: {host, site, licence}.
+function gpuCards(device, { host, site, licence }) {
+  const v = device.verdict;
+  const status = verdictOf(device);
+  return [
+    section('Identity',
+      kv([
+        ['UUID', h('span.mono', device.uuid)], ['Serial', device.serial], ['UEID', h('span.mono', device.ueid || '—')],
+        ['Model', device.model], ['Architecture', device.architecture], ['VBIOS', device.vbios], ['PCI bus', device.pci_bus_id],
+        ['Host', host ? host.hostname : device.host_id ? `#${device.host_id}` : '—'],
+        ['Site', site ? `${site.name} (${site.country}, ${site.radius_km} km)` : '—'],
+        ['Licence', licence ? h('a', { href: `#/licences/${licence.id}` }, licence.reference) : h('span.warn', 'none')],
+        ['First seen', fmtTime(device.first_seen)], ['Last seen', timeAgo(device.last_seen)],
+      ])),
+    section('Assurance and verdict',
+      kv([
+        ['Verdict', badge(status)],
+        ['Reason', v?.reason],
+        ['Evaluated', v ? timeAgo(v.time) : '—'],
+        ['Key assurance', device.key ? h('span', h('strong', device.key.assurance), ` — ${assuranceText(device.key.assurance)}`) : 'no key bound'],
+        ['Key id', device.key ? h('span.mono', device.key.key_id) : '—'],
+        ['Key bound', device.key ? fmtTime(device.key.bound_at) : '—'],
+        ['Robustness', v ? `holds after dropping any ${v.robustness_f ?? 0} landmark(s)` : '—'],
+        ['Sound region', regionSummary(v)],
+        ['Estimate', hasEstimate(v?.estimate) ? `${fmtFixed(v.estimate.latitude_deg, 3)}, ${fmtFixed(v.estimate.longitude_deg, 3)} ± ${fmtFixed(v.estimate.uncertainty_km, 0)} km` : '—'],
+      ])),
+  ];
+}
+
+// Refreshes the parts of the GPU page that come from GET /devices/{id} (title, verdict,
+// identity and assurance cards, latest health tiles) with one request, as the overview
+// refreshes its counts; host, site and licence are asked again only when the GPU's ids for
+// them changed. A failed request keeps what is shown (the next round retries).
+async function refreshDevice(id, related, head, top, health, ctx) {
+  const device = await api(`/devices/${id}`);
+  if (ctx.isStale()) return;
+  const again = async (key, path, idKey) => {
+    const want = device[idKey] || 0;
+    if ((related[key]?.id || 0) === want) return related[key];
+    return want ? api(`${path}/${want}`).catch(() => null) : null;
+  };
+  const [host, site, licence] = await Promise.all([
+    again('host', '/hosts', 'host_id'), again('site', '/sites', 'site_id'), again('licence', '/licences', 'licence_id'),
+  ]);
+  if (ctx.isStale()) return;
+  Object.assign(related, { host, site, licence });
+  // Nothing is swapped while the person selects text in these cards.
+  const sel = window.getSelection();
+  if (sel && !sel.isCollapsed && (head.contains(sel.anchorNode) || top.contains(sel.anchorNode))) return;
+  fill(head, ...gpuHeader(device));
+  top.replaceChildren(...gpuCards(device, related));
+  health.setLatest(device.telemetry);
 }
 
 // Light in vacuum: km of cap radius per millisecond of round-trip time (c * RTT / 2).
@@ -268,11 +311,11 @@ function chart(title, data, series, unit) {
 // Latest health (GET /devices/{id}) and its history (GET /devices/{id}/telemetry) over a
 // chosen range: temperature, power, utilization, uncorrected ECC errors and XIDs (the
 // instants where the XID count or the last XID changed are marked).
-async function healthSection(id, device, charts, ctx) {
-  const latest = device.telemetry;
+async function healthSection(id, device, charts, ctx, health) {
   const tile = (label, value, unit, warn) => h('li.stat', { class: warn ? 'warn' : '' },
     h('span.stat-value', value === undefined || value === null ? '—' : `${value}${unit}`), h('span.stat-label', label));
-  const nodes = latest ? [
+  const latestBox = h('div.health-latest');
+  health.setLatest = (latest) => fill(latestBox, ...(latest ? [
     h('ul.stats.health', { 'aria-label': 'Latest health' },
       tile('temperature', latest.temperature_c, ' °C', latest.temperature_c >= 85),
       tile('power', latest.power_w, ' W'),
@@ -280,43 +323,51 @@ async function healthSection(id, device, charts, ctx) {
       tile('ECC uncorrected', latest.ecc_uncorrected, '', latest.ecc_uncorrected > 0),
       tile('XID errors', latest.xid_count, latest.last_xid ? ` (last ${latest.last_xid})` : '', latest.xid_count > 0)),
     h('p.muted.small', `Latest report ${fmtAgo2(latest.time)}.`),
-  ] : [h('p.muted', 'No telemetry received from this GPU\'s agent.')];
+  ] : [h('p.muted', 'No telemetry received from this GPU\'s agent.')]));
+  health.setLatest(device.telemetry);
 
   const history = h('div.health-history', { dataset: { state: 'loading' } });
   const status = h('p.small.muted', { role: 'status', 'aria-live': 'polite' });
-  let seq = 0;
-  const load = async (key) => {
-    const mine = ++seq;
-    const range = kRanges.find((r) => r.key === key) || kRanges[1];
-    const untilMs = Date.now();
-    const since = isoSeconds(untilMs - range.seconds * 1000), until = isoSeconds(untilMs);
-    history.dataset.state = 'loading';
-    status.textContent = `Loading the health history of the ${range.label.toLowerCase()}…`;
-    let res;
-    try {
-      res = await api(`/devices/${id}/telemetry${query({ since, until, limit: kTelemetryLimit })}`);
-    } catch (err) {
-      if (mine !== seq) return;
+  const rangeOf = (key) => kRanges.find((r) => r.key === key) || kRanges[1];
+  const loader = rangeLoader({
+    isStale: ctx.isStale,
+    loading: (key) => {
+      history.dataset.state = 'loading';
+      setText(status, `Loading the health history of the ${rangeOf(key).label.toLowerCase()}…`);
+    },
+    fetch: async (key) => {
+      const untilMs = Date.now();
+      const since = isoSeconds(untilMs - rangeOf(key).seconds * 1000), until = isoSeconds(untilMs);
+      return { since, until, res: await api(`/devices/${id}/telemetry${query({ since, until, limit: kTelemetryLimit })}`) };
+    },
+    fail: (err, key, refreshed) => {
+      // A failed refresh keeps the last charts; the next round retries.
+      if (refreshed) { history.dataset.refreshFailed = 'true'; return; }
       for (const c of charts.splice(0)) c.destroy();
       history.replaceChildren(errorBox(err));
       history.dataset.state = 'error';
-      status.textContent = '';
-      return;
-    }
-    if (mine !== seq || ctx.isStale()) return;
-    for (const c of charts.splice(0)) c.destroy();
-    history.replaceChildren(...healthHistory(res, range, since, until, charts));
-    Object.assign(history.dataset, {
-      state: res.items?.length ? 'charts' : 'empty', range: range.key, since, until,
-      samples: String(res.items?.length || 0), truncated: String(!!res.truncated),
-      sampleIntervalS: String(res.sample_interval_s ?? ''),
-    });
-    status.textContent = `${fmtNumber(res.items?.length || 0)} samples from ${fmtTime(since)} to ${fmtTime(until)}${res.truncated ? ' (truncated: older samples left out)' : ''}.`;
-  };
-  await load(kDefaultHealthRange);
-  nodes.push(h('div.history-head', h('h3', 'Health history'),
-    rangeSelect('health-range', 'Time range', kDefaultHealthRange, (k) => load(k))), status, history);
-  return nodes;
+      setText(status, '');
+    },
+    show: ({ res, since, until }, key) => {
+      const range = rangeOf(key);
+      const old = chartsByKey(history);
+      history.replaceChildren(...healthHistory(res, range, since, until, charts, old));
+      dropUnusedCharts(old, charts);
+      const n = res.items?.length || 0;
+      Object.assign(history.dataset, {
+        state: n ? 'charts' : 'empty', range: range.key, since, until,
+        samples: String(n), truncated: String(!!res.truncated),
+        sampleIntervalS: String(res.sample_interval_s ?? ''), refreshFailed: 'false',
+        refreshedAt: isoSeconds(Date.now()),
+      });
+      setText(status, `${fmtNumber(n)} samples over the ${range.label.toLowerCase()}${n ? `, the newest at ${fmtTime(res.items[n - 1].time)}` : ''}${res.truncated ? ' (truncated: older samples left out)' : ''}.`);
+    },
+  });
+  await loader.load(kDefaultHealthRange);
+  // The page's refresh cycle asks for the chosen range again: new samples appear.
+  ctx.onRefresh(loader.refresh);
+  return [latestBox, h('div.history-head', h('h3', 'Health history'),
+    rangeSelect('health-range', 'Time range', kDefaultHealthRange, (k) => loader.load(k))), status, history];
 }
 
 const kHealthMetrics = [
@@ -339,7 +390,7 @@ export function xidChanges(items) {
   return out;
 }
 
-function healthHistory(res, range, since, until, charts) {
+function healthHistory(res, range, since, until, charts, reuse = new Map()) {
   const items = res.items || [];
   const xRange = [unixSeconds(res.since || since), unixSeconds(res.until || until)];
   if (!items.length) {
@@ -369,7 +420,7 @@ function healthHistory(res, range, since, until, charts) {
     };
     if (isXid) Object.assign(dataset, { xidEvents: String(changes.length), lastXid: String(last.last_xid ?? 0) });
     const title = isXid ? `${m.title}${last.last_xid ? ` — last XID ${last.last_xid}` : ''}` : m.title;
-    const el = timeChart({
+    const opts = {
       title, unit: m.unit, xRange, data: [gx, gy], counts: m.counter, dataset,
       ariaLabel: `${m.title} (${m.unit}) from ${fmtTime(items[0].time)} to ${fmtTime(last.time)}: ${points} samples, latest ${last[m.key] ?? 'unknown'} ${m.unit}` +
         (isXid ? `; ${changes.length} XID change(s), last XID ${last.last_xid ?? 0}` : ''),
@@ -381,7 +432,10 @@ function healthHistory(res, range, since, until, charts) {
       yRange: m.range ? () => m.range : m.counter ? (u, min, max) => [0, Math.max(1, Math.ceil((max || 0) * 1.2))]
         : m.fromZero ? (u, min, max) => [0, Math.max(1, (max || 0) * 1.1)] : undefined,
       marks: isXid ? changes.map((c) => ({ time: unixSeconds(c.time), label: changes.length > kMaxLabelledXidMarks ? '' : c.last_xid ? `XID ${c.last_xid}` : `XIDs ${c.to}` })) : [],
-    }, charts);
+    };
+    // A refresh (or another range) redraws the charts already shown in place.
+    const shown = reuse.get(m.key);
+    const el = shown && updateChart(shown, opts) ? shown : timeChart(opts, charts);
     grid.append(h('div.chart-cell', el));
   }
   out.push(grid);

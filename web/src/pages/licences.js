@@ -2,12 +2,14 @@
 // download (JSON, CSV) through the API with the signed-in token.
 import { api, listAll, query } from '../api.js';
 import { h, clear, fill, add, section, kv, table, badge, fmtNumber, fmtTime, verdictBar, downloadBlob, errorBox, kVerdictColors } from '../dom.js';
-import { kRanges, rangeSelect, timeChart, steppedPaths, isoSeconds, unixSeconds } from '../charts.js';
+import { kRanges, rangeSelect, timeChart, updateChart, rangeLoader, setText, chartsByKey, dropUnusedCharts, steppedPaths, isoSeconds, unixSeconds } from '../charts.js';
 
 // Compliance over time: the range shown first, and the chart's stacking order (bottom first:
 // violations sit on the axis, where a few of them stay visible under many compliant GPUs).
 const kDefaultHistoryRange = '7d';
 const kStack = ['violation', 'unproven', 'compliant'];
+// The licence page lists at most this many of its GPUs (the report download has all).
+const kMaxGpuRows = 2000;
 
 function usageBar(inUse, max) {
   const pct = max > 0 ? Math.min(100, (100 * inUse) / max) : inUse > 0 ? 100 : 0;
@@ -75,45 +77,59 @@ function complianceSection(l, ctx, charts) {
   const holder = h('div.compliance-history', { dataset: { state: 'loading' } });
   const status = h('p.small.muted', { role: 'status', 'aria-live': 'polite' });
   const whole = { key: 'term', label: 'Whole licence term' };
-  let seq = 0;
-  const load = async (key) => {
-    const mine = ++seq;
+  const rangeOf = (key) => kRanges.find((r) => r.key === key) || whole;
+  // The range asked for: until is now (or the end of the term), so a refresh sees new verdicts.
+  const bounds = (key) => {
     const untilMs = Math.min(Date.now(), new Date(l.valid_until).getTime() || Date.now());
     const fixed = kRanges.find((r) => r.key === key);
-    const range = fixed || whole;
     const sinceMs = fixed ? untilMs - fixed.seconds * 1000 : new Date(l.valid_from).getTime();
-    const since = isoSeconds(sinceMs), until = isoSeconds(untilMs);
-    if (!(sinceMs < untilMs)) {
+    return { sinceMs, untilMs, since: isoSeconds(sinceMs), until: isoSeconds(untilMs) };
+  };
+  const loader = rangeLoader({
+    isStale: ctx.isStale,
+    loading: (key) => {
+      holder.dataset.state = 'loading';
+      setText(status, `Loading compliance over the ${rangeOf(key).label.toLowerCase()}…`);
+    },
+    fetch: async (key) => {
+      const b = bounds(key);
       // A licence whose term has not begun (or a bad valid_from): nothing to ask for.
-      for (const c of charts.splice(0)) c.destroy();
-      holder.replaceChildren(h('p.empty-state', `No compliance history: the licence's term begins ${fmtTime(l.valid_from)}.`));
-      Object.assign(holder.dataset, { state: 'empty', range: range.key, since, until });
-      status.textContent = '';
-      return;
-    }
-    holder.dataset.state = 'loading';
-    status.textContent = `Loading compliance over the ${range.label.toLowerCase()}…`;
-    let res;
-    try {
-      res = await api(`/licences/${l.id}/history${query({ since, until })}`);
-    } catch (err) {
-      if (mine !== seq) return;
+      if (!(b.sinceMs < b.untilMs)) return { ...b, res: null };
+      return { ...b, res: await api(`/licences/${l.id}/history${query({ since: b.since, until: b.until })}`) };
+    },
+    fail: (err, key, refreshed) => {
+      // A failed refresh keeps the last chart; the next round retries.
+      if (refreshed) { holder.dataset.refreshFailed = 'true'; return; }
       for (const c of charts.splice(0)) c.destroy();
       holder.replaceChildren(errorBox(err));
       holder.dataset.state = 'error';
-      status.textContent = '';
-      return;
-    }
-    if (mine !== seq || ctx.isStale()) return;
-    for (const c of charts.splice(0)) c.destroy();
-    holder.replaceChildren(...complianceChart(l, res, since, until, charts));
-    Object.assign(holder.dataset, { state: res.items?.length ? 'chart' : 'empty', range: range.key, since, until });
-    status.textContent = `${fmtNumber(res.items?.length || 0)} instants every ${fmtDuration(res.bucket_s)} from ${fmtTime(res.since || since)} to ${fmtTime(res.until || until)}.`;
-  };
-  load(kDefaultHistoryRange);
+      setText(status, '');
+    },
+    show: ({ res, since, until }, key) => {
+      const range = rangeOf(key);
+      if (!res) {
+        for (const c of charts.splice(0)) c.destroy();
+        holder.replaceChildren(h('p.empty-state', `No compliance history: the licence's term begins ${fmtTime(l.valid_from)}.`));
+        Object.assign(holder.dataset, { state: 'empty', range: range.key, since, until });
+        setText(status, '');
+        return;
+      }
+      const old = chartsByKey(holder);
+      holder.replaceChildren(...complianceChart(l, res, since, until, charts, old.get('')));
+      dropUnusedCharts(old, charts);
+      Object.assign(holder.dataset, {
+        state: res.items?.length ? 'chart' : 'empty', range: range.key, since, until,
+        refreshFailed: 'false', refreshedAt: isoSeconds(Date.now()),
+      });
+      setText(status, `${fmtNumber(res.items?.length || 0)} instants every ${fmtDuration(res.bucket_s)} over the ${range.label.toLowerCase()}.`);
+    },
+  });
+  loader.load(kDefaultHistoryRange);
+  // The page's refresh cycle asks for the chosen range again: new verdicts appear.
+  ctx.onRefresh(loader.refresh);
   return section('Compliance over time',
     h('div.history-head', h('p.small.muted', 'GPUs counted at each instant by the verdict they had then, when it was judged against this licence.'),
-      rangeSelect('compliance-range', 'Time range', kDefaultHistoryRange, (k) => load(k), [whole])),
+      rangeSelect('compliance-range', 'Time range', kDefaultHistoryRange, (k) => loader.load(k), [whole])),
     status, holder);
 }
 
@@ -126,7 +142,7 @@ function fmtDuration(s) {
   return `${s} s`;
 }
 
-function complianceChart(l, res, since, until, charts) {
+function complianceChart(l, res, since, until, charts, shown) {
   const items = res.items || [];
   if (!items.length) {
     return [h('p.empty-state', `No instants in this range (${fmtTime(res.since || since)} to ${fmtTime(res.until || until)}).`)];
@@ -146,7 +162,7 @@ function complianceChart(l, res, since, until, charts) {
     lastCompliant: String(last.compliant || 0), lastUnproven: String(last.unproven || 0), lastViolation: String(last.violation || 0),
     maxCompliant: String(max('compliant')), maxUnproven: String(max('unproven')), maxViolation: String(max('violation')),
   };
-  const chart = timeChart({
+  const opts = {
     title: `GPUs of ${l.reference} by verdict`, unit: 'GPUs', counts: true, height: 240, dataset,
     xRange: [unixSeconds(res.since || since), unixSeconds(res.until || until)],
     data: [xs, ...order.map((k) => cum[k])],
@@ -164,7 +180,9 @@ function complianceChart(l, res, since, until, charts) {
     ariaLabel: `GPUs of ${l.reference} by verdict at ${items.length} instants from ${fmtTime(items[0].time)} to ${fmtTime(last.time)}; ` +
       `at the last instant ${last.compliant || 0} compliant, ${last.unproven || 0} unproven, ${last.violation || 0} violation; ` +
       `at most ${max('unproven')} unproven and ${max('violation')} in violation.`,
-  }, charts);
+  };
+  // A refresh (or another range) redraws the chart already shown in place.
+  const chart = shown && updateChart(shown, opts) ? shown : timeChart(opts, charts);
   chart.classList.add('compliance-chart');
   const peak = (v) => (max(v) ? `${fmtNumber(max(v))} at most (first ${fmtTime(first(v))})` : 'none');
   return [chart,
@@ -177,6 +195,8 @@ export async function renderLicence(main, ctx, idText) {
   const [l, rep] = await Promise.all([api(`/licences/${id}`), report(id).catch((err) => ({ error: err }))]);
   const charts = [];  // uPlot instances, destroyed with the page
   const status = h('div.small', { role: 'status', 'aria-live': 'polite' });
+  const usage = h('div.usage-now', usageTable(rep));
+  let gpus = gpusSection(rep);
   add(main, 
     h('nav.crumbs', { 'aria-label': 'Breadcrumb' }, h('a', { href: '#/licences' }, 'Licences'), ' / ', l.reference),
     h('h1', `Licence ${l.reference}`),
@@ -193,22 +213,44 @@ export async function renderLicence(main, ctx, idText) {
         ['Valid', `${fmtTime(l.valid_from)} – ${fmtTime(l.valid_until)}`],
         ['Reporting cadence', l.reporting_cadence_s ? `${Math.round(l.reporting_cadence_s / 3600)} h` : '—'],
       ])),
-      section('Usage against caps', usageTable(rep))),
-    complianceSection(l, ctx, charts));
-  if (!rep?.error) {
-    const devs = rep.devices || [];
-    add(main, section(`GPUs under this licence (${fmtNumber(devs.length)})`, table([
-      { label: 'Serial', get: (d) => d.serial },
-      { label: 'UUID', class: 'mono small', get: (d) => d.uuid },
-      { label: 'Model', get: (d) => d.model },
-      { label: 'Host', get: (d) => d.host },
-      { label: 'Site', get: (d) => d.site },
-      { label: 'Verdict', get: (d) => badge(d.verdict || 'none') },
-      { label: 'Last proof', get: (d) => fmtTime(d.last_proof) },
-      { label: 'Assurance', get: (d) => d.assurance },
-      { label: 'Open alerts', class: 'num', get: (d) => fmtNumber(d.open_alerts) },
-    ], devs.slice(0, 2000), { caption: 'GPUs under this licence', empty: 'No GPUs under this licence.' }),
-    devs.length > 2000 ? h('p.muted', 'Showing 2,000; the report download has all.') : null));
-  }
+      section('Usage against caps', usage)),
+    complianceSection(l, ctx, charts),
+    gpus);
+  // Usage against the caps and the GPUs under the licence follow the report on the refresh
+  // cycle (one request, as the overview's one); each is redrawn only when it changed, and a
+  // failed request keeps what is shown.
+  let shown = { usage: JSON.stringify(rep?.usage ?? null), devices: JSON.stringify(rep?.devices ?? null) };
+  ctx.onRefresh(async () => {
+    const next = await report(id);
+    if (ctx.isStale()) return;
+    const now = { usage: JSON.stringify(next?.usage ?? null), devices: JSON.stringify(next?.devices ?? null) };
+    if (now.usage !== shown.usage) { fill(usage, usageTable(next)); usage.dataset.refreshedAt = isoSeconds(Date.now()); }
+    if (now.devices !== shown.devices) {
+      const sel = window.getSelection();
+      if (sel && !sel.isCollapsed && gpus.contains(sel.anchorNode)) return;  // not while text is selected there
+      const fresh = gpusSection(next);
+      gpus.replaceWith(fresh);
+      gpus = fresh;
+    }
+    shown = now;
+  });
   return () => { for (const c of charts.splice(0)) c.destroy(); };
+}
+
+// The GPUs under the licence (the report's devices), the first kMaxGpuRows of them.
+function gpusSection(rep) {
+  if (rep?.error) return h('div.gpus-under-licence');
+  const devs = rep.devices || [];
+  return h('div.gpus-under-licence', section(`GPUs under this licence (${fmtNumber(devs.length)})`, table([
+    { label: 'Serial', get: (d) => d.serial },
+    { label: 'UUID', class: 'mono small', get: (d) => d.uuid },
+    { label: 'Model', get: (d) => d.model },
+    { label: 'Host', get: (d) => d.host },
+    { label: 'Site', get: (d) => d.site },
+    { label: 'Verdict', get: (d) => badge(d.verdict || 'none') },
+    { label: 'Last proof', get: (d) => fmtTime(d.last_proof) },
+    { label: 'Assurance', get: (d) => d.assurance },
+    { label: 'Open alerts', class: 'num', get: (d) => fmtNumber(d.open_alerts) },
+  ], devs.slice(0, kMaxGpuRows), { caption: 'GPUs under this licence', empty: 'No GPUs under this licence.' }),
+  devs.length > kMaxGpuRows ? h('p.muted', `Showing ${fmtNumber(kMaxGpuRows)}; the report download has all.`) : null));
 }
