@@ -173,7 +173,9 @@ TEST_F(EstimatorEval, BestMeetsTheMedianTargetAndBeatsCbg) {
 // bearing from the nearest landmark (322 km); a prior of host density (Gaussian kernels on the
 // other hosts, 50-100 km: 276-498 km, worse when strong); GeoPing/Posit-style matching of the
 // target's RTT vector to the other hosts' (506-832 km); cap penalty 3..30, snapping off or
-// looser, finer grids. Even choosing, per target, the best of the three methods with hindsight
+// looser, finer grids; adding the target's own pings of the landmarks (the other direction
+// of each pair: 25.1 / 273.5 km, but timed by the target, which the trust model does not
+// believe). Even choosing, per target, the best of the three methods with hindsight
 // gives p80 248 km. The tail is peripheral targets (Oslo, Jyvaskyla, San Diego, Bucharest):
 // routed through a hub (Stockholm, Helsinki, Los Angeles, Sofia), every landmark sees them as
 // "hub plus a few ms", so the RTTs carry little information about the direction away from the
