@@ -22,6 +22,12 @@ constexpr double kCbgScaleSteps[] = {1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 2.5, 3.0, 4
 // CBG: the grid laid over the smallest cap to find the constraint region is this many points
 // across (odd, so the centre is on it).
 constexpr int kCbgGridPoints = 41;
+// Grid points farther than this from a grid's centre are left out: the azimuthal equidistant
+// projection (Offset) has no point beyond the antipode.
+constexpr double kHalfCircumferenceKm = M_PI * kEarthRadiusKm;
+// CBG: below this mean resultant length (|sum of unit vectors| / count) the region's points
+// surround the globe and their centroid is noise.
+constexpr double kMinCentroidNorm = 0.05;
 
 double DistanceKm(const S2Point& a, const S2Point& b) {
   const double chord = (a - b).Norm();
@@ -38,8 +44,9 @@ std::pair<S2Point, S2Point> TangentBasis(const S2Point& p) {
 
 // The point at tangent-plane offsets (east_km, north_km) from p, in the azimuthal equidistant
 // projection: (east, north) / |(east, north)| is the bearing and the norm the great-circle
-// distance, so a grid stays evenly spread however wide the cap (a gnomonic grid bunches up
-// and cannot reach beyond a quarter of the globe).
+// distance (clamped at the antipode), so a grid reaches as far as the cap does (a gnomonic
+// grid bunches up and cannot reach beyond a quarter of the globe). Grid points are not of
+// equal area: near a 6,000 km rim one stands for ~1.16x the area of one at the centre.
 S2Point Offset(const S2Point& p, const std::pair<S2Point, S2Point>& basis, double east_km,
                double north_km) {
   const double r_km = std::hypot(east_km, north_km);
@@ -219,15 +226,23 @@ absl::StatusOr<Estimate> Estimator::Locate(absl::Span<const Observation> observa
     ctx.ratio = &*ctx.own_ratio;
   }
 
+  Estimate e;
   switch (method) {
     case EstimateMethod::kShortestPing:
-      return LocateShortestPing(ctx, obs);
+      e = LocateShortestPing(ctx, obs);
+      break;
     case EstimateMethod::kCbg:
-      return LocateCbg(ctx, obs);
+      e = LocateCbg(ctx, obs);
+      break;
     case EstimateMethod::kBest:
-      return LocateBest(ctx, obs);
+      e = LocateBest(ctx, obs);
+      break;
+    default:
+      return absl::InvalidArgumentError("unknown estimate method");
   }
-  return absl::InvalidArgumentError("unknown estimate method");
+  // No point of the sphere is farther than half its circumference.
+  e.uncertainty_km = std::min(e.uncertainty_km, kHalfCircumferenceKm);
+  return e;
 }
 
 DistanceRatioModel Estimator::BuildRatioModel(const std::vector<Bestline>& bestlines,
@@ -275,6 +290,7 @@ Estimate Estimator::LocateCbg(const Context& ctx, absl::Span<const Observation> 
     std::vector<S2Point> inside;
     for (int i = -half; i <= half; ++i) {
       for (int j = -half; j <= half; ++j) {
+        if (std::hypot(i, j) * step > kHalfCircumferenceKm) continue;
         const S2Point p = Offset(center, basis, i * step, j * step);
         bool ok = true;
         for (size_t k = 0; k < obs.size() && ok; ++k) {
@@ -286,6 +302,13 @@ Estimate Estimator::LocateCbg(const Context& ctx, absl::Span<const Observation> 
     if (inside.empty()) continue;
     S2Point sum(0, 0, 0);
     for (const S2Point& p : inside) sum += p;
+    // Points spread over most of the globe have no meaningful centroid: say so with the
+    // nearest landmark and a radius covering everything.
+    if (sum.Norm() < kMinCentroidNorm * static_cast<double>(inside.size())) {
+      e.position = S2LatLng(points_[obs.front().landmark]);
+      e.uncertainty_km = kHalfCircumferenceKm;
+      return e;
+    }
     const S2Point centroid = sum.Normalize();
     double farthest = 0;
     for (const S2Point& p : inside) farthest = std::max(farthest, DistanceKm(centroid, p));
@@ -346,6 +369,7 @@ Estimate Estimator::LocateBest(const Context& ctx, absl::Span<const Observation>
     for (int i = -half; i <= half; ++i) {
       for (int j = -half; j <= half; ++j) {
         if (i * i + j * j > half * half) continue;
+        if (std::hypot(i, j) * step > kHalfCircumferenceKm) continue;
         const S2Point p = Offset(center, basis, i * step, j * step);
         const double ll = log_likelihood(p);
         if (ll > kNegInf) out->push_back({p, ll});

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "geo/dataset.h"
 #include "geo/estimator.h"
 #include "gtest/gtest.h"
@@ -188,7 +189,7 @@ TEST_F(EstimatorEval, DISABLED_BestMeetsTheP80Target) {
 // Why p80 <= 200 km is out of reach here, in figures: a target with no other anchor within
 // 200 km (a position the estimate could snap to, or a landmark to pull it there) must be
 // placed within 200 km of an empty spot from RTTs routed through distant hubs; every method
-// fails on nearly all of them. p80 <= 200 km allows 44 failures of 222; the isolated
+// fails on nearly all of them. p80 <= 200 km allows at most 45 failures of 222; the isolated
 // targets alone use up almost all of them, leaving the others to be located within 200 km
 // at a rate that no method (not even the best of the three per target, chosen with
 // hindsight) comes near. Prints the figures quoted in docs/evaluation.md and checks them.
@@ -218,12 +219,13 @@ TEST_F(EstimatorEval, P80TargetLeavesAlmostNoFailureForTheNonIsolatedTargets) {
     }
     (alone ? oracle_isolated_ok : oracle_other_ok) += any_ok;
   }
-  // Quantile() interpolates between sorted errors: p80 <= 200 km needs the errors at ranks
-  // floor(0.8 (n - 1)) and the one above it within 200 km.
-  const int needed_ok = static_cast<int>(0.8 * (n - 1)) + 2;
+  // Quantile() interpolates between sorted errors: p80 <= 200 km needs at least the error at
+  // rank floor(0.8 (n - 1)) (0-based) within 200 km, i.e. that many + 1 targets.
+  const int needed_ok = static_cast<int>(0.8 * (n - 1)) + 1;
   const int others = n - isolated;
   const int needed_other_ok = needed_ok - oracle_isolated_ok;
-  std::printf("\np80 <= %.0f km needs %d of %d targets within %.0f km (%d failures allowed).\n",
+  std::printf("\np80 <= %.0f km needs at least %d of %d targets within %.0f km (at most %d "
+              "failures).\n",
               kP80TargetKm, needed_ok, n, kP80TargetKm, n - needed_ok);
   std::printf("%d targets have no other anchor within %.0f km; within %.0f km of them:",
               isolated, kP80TargetKm, kP80TargetKm);
@@ -238,10 +240,36 @@ TEST_F(EstimatorEval, P80TargetLeavesAlmostNoFailureForTheNonIsolatedTargets) {
   }
   std::printf(" best of three with hindsight %d (%.1f%%).\n", oracle_other_ok,
               100.0 * oracle_other_ok / others);
-  EXPECT_EQ(needed_ok, 178);
+  EXPECT_EQ(needed_ok, 177);
   EXPECT_GE(isolated, 35);
   EXPECT_LE(oracle_isolated_ok, 5);
   EXPECT_LT(oracle_other_ok, needed_other_ok);
+}
+
+// The hand-over of far targets to kCbg (cbg_beyond_rtt_ms) was chosen on this data: print
+// the default method with the hand-over at 20, 40 (default) and 60 ms and without it, and
+// check that it only moves targets beyond p80 (median and p80 unchanged) while lowering the
+// mean error, over the whole 20-60 ms range (not a knife-edge choice).
+TEST_F(EstimatorEval, FarTargetHandOverOnlyImprovesTheTail) {
+  std::printf("\n| kBest, far targets to CBG beyond | median km | p80 km | p90 km | mean km |\n");
+  std::printf("|---|---|---|---|---|\n");
+  Summary off;
+  for (double ms : {20.0, 40.0, 60.0, 1e9}) {
+    EstimatorOptions options;
+    options.cbg_beyond_rtt_ms = ms;
+    auto est = Estimator::Fit(*dataset_, options);
+    ASSERT_TRUE(est.ok()) << est.status();
+    const Summary s = LeaveOneOut(*dataset_, *est, EstimateMethod::kBest);
+    std::printf("| %s | %.1f | %.1f | %.1f | %.0f |\n",
+                ms > 1e6 ? "never" : absl::StrCat(ms, " ms").c_str(), s.median_km, s.p80_km,
+                s.p90_km, s.mean_km);
+    if (ms > 1e6) off = s;
+  }
+  const Summary& on = Of(EstimateMethod::kBest);
+  EXPECT_DOUBLE_EQ(on.median_km, off.median_km);
+  EXPECT_DOUBLE_EQ(on.p80_km, off.p80_km);
+  EXPECT_LT(on.mean_km, off.mean_km - 50);
+  EXPECT_LT(on.p90_km, off.p90_km);
 }
 
 // The nominal 80% uncertainty radius of the default method holds the truth about that often.

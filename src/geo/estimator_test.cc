@@ -106,6 +106,24 @@ TEST(Estimator, FarTargetIsLocatedByCbg) {
   EXPECT_FALSE(own->position.ApproxEquals(cbg->position, S1Angle::Radians(1e-6)));
 }
 
+// RTTs so long that every cap covers the globe: every method still answers with a valid
+// position and a finite radius no larger than half the Earth's circumference (CBG's grid
+// then surrounds the globe and has no meaningful centroid).
+TEST(Estimator, GlobeSpanningCapsGiveAValidEstimate) {
+  const World w = MakeWorld(S2LatLng::FromDegrees(47.3, 3.1));
+  auto est = Estimator::Fit(w.dataset);
+  ASSERT_TRUE(est.ok()) << est.status();
+  std::vector<Observation> obs = ObservationsOf(w.dataset, w.target);
+  for (Observation& o : obs) o.rtt_ms += 1'000;
+  for (EstimateMethod m : kAllMethods) {
+    auto e = est->Locate(obs, m);
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_TRUE(e->position.is_valid()) << EstimateMethodName(m) << " " << e->position;
+    EXPECT_TRUE(std::isfinite(e->uncertainty_km)) << EstimateMethodName(m);
+    EXPECT_LE(e->uncertainty_km, M_PI * kEarthRadiusKm + 1) << EstimateMethodName(m);
+  }
+}
+
 // Leave-one-out honesty: the estimate for an excluded host must not depend on its declared
 // position. Locating host T with exclude_host = T gives the same answer whatever hosts.csv
 // says about T.
