@@ -157,6 +157,7 @@ export async function testXidChangeIsMarked({ baseUrl, tokens, browser, artifact
   // Each change is listed (time, counts, last XID) and marked on the XID chart.
   const rows = await page.locator('table.xid-changes tbody tr').allInnerTexts();
   assert.equal(rows.length, changes.length, 'one row per XID change');
+  assert.doesNotMatch(drawn.text, /\bnull\b|\bundefined\b/, 'no stray null/undefined text under the charts');
   const lastChange = changes[changes.length - 1];
   assert.ok(rows[0].includes(String(lastChange.last_xid)), `newest change row "${rows[0]}" names XID ${lastChange.last_xid}`);
   assert.ok(await countCanvasColor(page, '.health-history .chart[data-metric="xid_count"] canvas', kXidMarkRgb, 20) > 0, 'XID change marked on the chart');
@@ -295,6 +296,7 @@ export async function testHealthHistoryRefreshesWithoutReload({ baseUrl, tokens,
   const api = await assertMatchesApi(after, baseUrl, tokens.admin, id);
   assert.equal(api.items.length, 2);
   assert.equal(after.charts.xid_count.xidEvents, '1', 'the new XID change is marked');
+  assert.doesNotMatch(after.text, /\bnull\b|\bundefined\b/, 'no stray null/undefined text under the charts');
   assert.equal(after.charts.temperature_c.latest, '77');
   assert.ok(await page.evaluate(() => window.__sameDocument === true), 'no reload');
   assert.ok(await page.evaluate(() => document.querySelector('.health-history .chart[data-metric="xid_count"]').__sameChart === true), 'the chart was updated in place');

@@ -82,7 +82,8 @@ export function normalizeTokens(raw) {
   return out;
 }
 
-async function startWorld(tmp) {
+// serverArgs: extra `lightcone server` options the test files ask for (their kServerArgs).
+async function startWorld(tmp, serverArgs = []) {
   if (options.baseUrl) {
     return { baseUrl: options.baseUrl.replace(/\/$/, ''), tokens: normalizeTokens(JSON.parse(fs.readFileSync(options.tokensFile, 'utf8'))), stop: async () => {} };
   }
@@ -118,7 +119,8 @@ async function startWorld(tmp) {
   const logFile = path.join(tmp, 'server.log');
   const log = fs.openSync(logFile, 'w');
   const child = spawn(options.lightcone, ['server', '--db', db, '--listen', '127.0.0.1:0', '--port-file', portFile,
-    '--web-root', options.webRoot, '--admin-token-file', adminTokenFile], { stdio: ['ignore', log, log] });
+    '--web-root', options.webRoot, '--admin-token-file', adminTokenFile, ...serverArgs], { stdio: ['ignore', log, log] });
+  if (serverArgs.length) console.log(`# server options asked for by the tests: ${serverArgs.join(' ')}`);
   const port = await waitPortFile(portFile, child, logFile);
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitHealthy(baseUrl, child, logFile);
@@ -153,10 +155,13 @@ async function main() {
   let world = null, browser = null;
   let passed = 0, failed = 0, skipped = 0;
   try {
-    world = await startWorld(tmp);
+    // A test file may export kServerArgs (e.g. a shorter fleet period) for its server.
+    const modules = new Map();
+    for (const file of files) modules.set(file, await import(pathToFileURL(path.join(here, file)).href));
+    world = await startWorld(tmp, [...modules.values()].flatMap((m) => m.kServerArgs || []));
     browser = await launchBrowser();
     for (const file of files) {
-      const mod = await import(pathToFileURL(path.join(here, file)).href);
+      const mod = modules.get(file);
       for (const [name, fn] of Object.entries(mod).filter(([n, f]) => n.startsWith('test') && typeof f === 'function')) {
         const label = `${file.replace(/\.mjs$/, '')}.${name}`;
         const ctx = {

@@ -351,7 +351,7 @@ async function healthSection(id, device, charts, ctx, health) {
     show: ({ res, since, until }, key) => {
       const range = rangeOf(key);
       const old = chartsByKey(history);
-      history.replaceChildren(...healthHistory(res, range, since, until, charts, old));
+      history.replaceChildren(...healthHistory(res, range, since, until, charts, old).filter(Boolean));
       dropUnusedCharts(old, charts);
       const n = res.items?.length || 0;
       Object.assign(history.dataset, {
