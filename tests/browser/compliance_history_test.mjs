@@ -168,7 +168,13 @@ export async function testComplianceHistoryRefreshesWithoutReload({ baseUrl, tok
       .observe(el, { attributes: true, attributeFilter: ['data-range', 'data-state'] });
   });
 
-  const { id, uuid } = await enrollGpu(baseUrl, agent.token);
+  const usageOf = async () => {
+    const r = await apiCall(baseUrl, tokens.admin, `/reports/licences/${l.id}?format=json`);
+    assert.equal(r.status, 200, `GET /reports/licences/${l.id}: ${r.text.slice(0, 200)}`);
+    return r.json.usage || [];
+  };
+  const usageBefore = await usageOf();
+  const { id, uuid, model } = await enrollGpu(baseUrl, agent.token);
   const patch = await apiCall(baseUrl, tokens.admin, `/devices/${id}`, { method: 'PATCH', body: { licence_id: l.id } });
   assert.equal(patch.status, 200, `PATCH /devices/${id}: ${patch.text.slice(0, 300)}`);
   let verdict = null;
@@ -199,6 +205,19 @@ export async function testComplianceHistoryRefreshesWithoutReload({ baseUrl, tok
   assert.deepEqual([...new Set(seen.range)].filter((r) => r !== '24h'), [], 'the chosen range stays');
   // The GPUs under the licence (the report) follow too.
   await page.locator('.gpus-under-licence td', { hasText: uuid }).waitFor();
+  // Usage against the caps (the same report) follows: one more GPU of the new GPU's model.
+  const usageAfter = await usageOf();
+  const inUse = (usage) => usage.find((u) => u.model === model)?.in_use || 0;
+  assert.equal(inUse(usageAfter), inUse(usageBefore) + 1, `${model} in use under ${l.reference}`);
+  const row = page.locator('.usage-now table.usage-table tbody tr', { hasText: model });
+  const cap = usageAfter.find((u) => u.model === model);
+  if (cap) {
+    await page.waitForFunction(([m, text]) => [...document.querySelectorAll('.usage-now table.usage-table tbody tr')]
+      .some((tr) => tr.innerText.includes(m) && tr.innerText.replace(/,/g, '').includes(text)), [model, `${cap.in_use} / ${cap.max_count}`]);
+    log(`usage of ${model}: ${inUse(usageBefore)} -> ${inUse(usageAfter)} of ${cap.max_count}: "${(await row.innerText()).replace(/\s+/g, ' ')}"`);
+  } else {
+    log(`the report lists no usage row for ${model}`);
+  }
   log(`${l.reference}: ${api.items.length} instants, last instant ${total(before)} -> ${total(after)} GPUs, without a reload`);
   const sec = page.locator('section[aria-labelledby="sec-compliance-over-time"]');
   await sec.scrollIntoViewIfNeeded();

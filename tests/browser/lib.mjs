@@ -103,16 +103,18 @@ export async function countCanvasColor(page, selector, rgb, tolerance = 12) {
   }, [selector, rgb, tolerance]);
 }
 
-// Enrolls a new GPU on a new host through the agent API with `agentToken`; returns {id, uuid}.
+// Enrolls a new GPU on a new host through the agent API with `agentToken`; returns
+// {id, uuid, model}.
 export async function enrollGpu(baseUrl, agentToken) {
   const hex = (n) => [...crypto.getRandomValues(new Uint8Array(n))].map((b) => b.toString(16).padStart(2, '0')).join('');
   const uuid = `GPU-${hex(4)}-${hex(2)}-${hex(2)}-${hex(2)}-${hex(6)}`;
+  const model = 'NVIDIA H100 80GB HBM3';
   const r = await apiCall(baseUrl, agentToken, '/enroll', { method: 'POST', body: {
     hostname: `browser-test-${hex(3)}`, probe_address: '', agent_version: 'browser-test',
-    devices: [{ uuid, serial: `T${Date.now()}`, model: 'NVIDIA H100 80GB HBM3', architecture: 'Hopper', vbios: '96.00.5E.00.01', pci_bus_id: '00000000:17:00.0', ueid: '', nvlink_peers: [] }],
+    devices: [{ uuid, serial: `T${Date.now()}`, model, architecture: 'Hopper', vbios: '96.00.5E.00.01', pci_bus_id: '00000000:17:00.0', ueid: '', nvlink_peers: [] }],
   } });
   if (r.status !== 200) throw new Error(`POST /enroll: ${r.status} ${r.text.slice(0, 300)}`);
-  return { id: r.json.devices[0].id, uuid };
+  return { id: r.json.devices[0].id, uuid, model };
 }
 
 // Sets the dashboard's refresh period for this tab (web/src/main.js kRefreshMsKey; the
