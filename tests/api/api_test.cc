@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -1009,6 +1010,115 @@ TEST_P(ApiTest, LicenceHistoryCountsEachGpuUnderTheLicenceOfItsLatestVerdict) {
     EXPECT_EQ(bad.status, 400) << query << ": " << bad.body;
     EXPECT_EQ(bad.json["error"].value("code", ""), "invalid_argument") << query;
   }
+}
+
+// The streamed sweep against a brute-force count: GPUs moving between three licences (and
+// none), verdicts at random times (some on instants, some before ?since or after ?until),
+// several rounds, two bucket sizes, every licence.
+TEST_P(ApiTest, LicenceHistoryMatchesABruteForceCountOnARandomHistory) {
+  const Readers readers = CreateReaders();
+  std::vector<int64_t> licences;
+  for (int i = 0; i < 3; ++i) {
+    licences.push_back(Expect(201, "POST", "/api/v1/licences", readers.op_a,
+                              {{"reference", absl::StrCat("EL-R", i)}, {"holder", "Acme"},
+                               {"allowed_countries", {"SG"}},
+                               {"valid_from", "2026-01-01T00:00:00Z"},
+                               {"valid_until", "2030-01-01T00:00:00Z"}})
+                           .value("id", int64_t{0}));
+  }
+  Json list = Json::array();
+  for (int i = 0; i < 8; ++i) list.push_back({{"uuid", UuidOf(1, i)}, {"model", "H100"}});
+  Json enrolled = Expect(200, "POST", "/api/v1/enroll", readers.agent_a,
+                         {{"hostname", "node-r"}, {"devices", list}});
+  std::vector<int64_t> ids;
+  for (const Json& d : enrolled["devices"]) ids.push_back(d.value("id", int64_t{0}));
+  ASSERT_EQ(ids.size(), 8u);
+
+  const absl::Time base = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())) - absl::Hours(3);
+  constexpr int64_t kRangeS = 2'000;
+  std::vector<Verdict> all;
+  std::vector<std::set<int64_t>> used_times(ids.size());  // No two verdicts of a GPU at once.
+  for (uint32_t seed = 1; seed <= 4; ++seed) {
+    std::mt19937 random(seed);
+    auto uniform = [&](int64_t lo, int64_t hi) {
+      return std::uniform_int_distribution<int64_t>(lo, hi)(random);
+    };
+    std::vector<Verdict> round;
+    for (size_t d = 0; d < ids.size(); ++d) {
+      const int64_t count = uniform(0, 25);
+      for (int64_t i = 0; i < count; ++i) {
+        int64_t offset_s = uniform(-600, kRangeS + 400);
+        if (uniform(0, 4) == 0) offset_s -= offset_s % 100;  // On an instant of bucket 100.
+        if (!used_times[d].insert(offset_s).second) continue;
+        Verdict v;
+        v.device_id = ids[d];
+        v.time = base + absl::Seconds(offset_s);
+        v.status = static_cast<VerdictStatus>(uniform(0, 2));
+        const int64_t pick = uniform(0, 3);
+        v.licence_id = pick == 3 ? 0 : licences[pick];
+        round.push_back(v);
+      }
+    }
+    ASSERT_TRUE(server_->store().AppendVerdicts(round).ok());
+    all.insert(all.end(), round.begin(), round.end());
+
+    for (const int64_t licence : licences) {
+      for (const int64_t bucket_s : {int64_t{100}, int64_t{7}}) {
+        const std::string path =
+            absl::StrCat("/api/v1/licences/", licence, "/history?since=", At(base),
+                         "&until=", At(base + absl::Seconds(kRangeS)), "&bucket_s=", bucket_s);
+        Json history = Expect(200, "GET", path, readers.op_a);
+        const int64_t instants = kRangeS / bucket_s;
+        ASSERT_EQ(history["items"].size(), static_cast<size_t>(instants)) << path;
+        for (int64_t k = 1; k <= instants; ++k) {
+          const absl::Time instant = base + absl::Seconds(k * bucket_s);
+          std::array<int64_t, 3> expected = {0, 0, 0};  // compliant, violation, unproven
+          for (const int64_t device : ids) {
+            const Verdict* latest = nullptr;
+            for (const Verdict& v : all) {
+              if (v.device_id == device && v.time <= instant &&
+                  (latest == nullptr || v.time > latest->time)) {
+                latest = &v;
+              }
+            }
+            if (latest == nullptr || latest->licence_id != licence) continue;
+            ++expected[latest->status == VerdictStatus::kCompliant   ? 0
+                       : latest->status == VerdictStatus::kViolation ? 1
+                                                                      : 2];
+          }
+          const Json& item = history["items"][k - 1];
+          ASSERT_EQ(item.value("time", ""), ApiTimeForTest(instant));
+          EXPECT_EQ(item.value("compliant", int64_t{-1}), expected[0])
+              << "seed " << seed << " licence " << licence << " bucket " << bucket_s << " k " << k;
+          EXPECT_EQ(item.value("violation", int64_t{-1}), expected[1])
+              << "seed " << seed << " licence " << licence << " bucket " << bucket_s << " k " << k;
+          EXPECT_EQ(item.value("unproven", int64_t{-1}), expected[2])
+              << "seed " << seed << " licence " << licence << " bucket " << bucket_s << " k " << k;
+        }
+      }
+    }
+  }
+  ASSERT_GT(all.size(), 100u);
+}
+
+// The read holds the store's reader connection: it is bounded in time, and a request past the
+// bound is 503 naming it (a shorter range is the remedy), not an unbounded wait.
+TEST_P(ApiTest, LicenceHistoryPastItsTimeLimitIs503) {
+  const Readers readers = CreateReaders();
+  const int64_t licence =
+      Expect(201, "POST", "/api/v1/licences", readers.op_a,
+             {{"reference", "EL-T"}, {"holder", "Acme"}, {"allowed_countries", {"SG"}},
+              {"valid_from", "2026-01-01T00:00:00Z"}, {"valid_until", "2030-01-01T00:00:00Z"}})
+          .value("id", int64_t{0});
+  const std::string path = absl::StrCat("/api/v1/licences/", licence, "/history");
+  EXPECT_EQ(Expect(200, "GET", path, readers.op_a)["items"].size(), 100u);
+  options_.licence_history_time_limit = absl::ZeroDuration();
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  HttpReply slow = Do("GET", path, readers.op_a);
+  EXPECT_EQ(slow.status, 503) << slow.body;
+  EXPECT_TRUE(absl::StrContains(slow.body, "choose a shorter range")) << slow.body;
+  // Other reads are unaffected.
+  EXPECT_EQ(Do("GET", absl::StrCat("/api/v1/licences/", licence), readers.op_a).status, 200);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, ApiTest, ::testing::Values("sqlite", "postgres"),

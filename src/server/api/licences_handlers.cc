@@ -1,6 +1,7 @@
 // Licences, sites and shipments: CRUD scoped to the caller's organization.
 #include <algorithm>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "server/api/api_context.h"
@@ -278,36 +279,63 @@ struct StatusCounts {
 };
 
 // Counts per instant since + k * bucket (k = 1..instants) of the devices whose latest verdict
-// at or before the instant was judged against `licence_id`. `points` are in time order
-// (Store::ListLicenceVerdictHistory): one sweep, each device's state replaced as it changes.
-Json ComplianceSeries(const std::vector<VerdictPoint>& points, int64_t licence_id,
-                      absl::Time since, absl::Duration bucket, int64_t instants) {
+// at or before the instant was judged against `licence_id`, from rows fed in time order
+// (Store::ReadLicenceVerdictHistory): one sweep, each device's state replaced as it changes.
+// Holds one entry per device and one count triple per instant, however many rows pass.
+class ComplianceSweep {
+ public:
+  ComplianceSweep(int64_t licence_id, absl::Time since, absl::Duration bucket, int64_t instants)
+      : licence_id_(licence_id), since_(since), bucket_(bucket), instants_(instants) {
+    series_.reserve(static_cast<size_t>(instants));
+  }
+
+  // REQUIRES: p.time is not before the previous point's.
+  void Add(const VerdictPoint& p) {
+    CloseInstantsBefore(p.time);
+    auto [it, inserted] = latest_.try_emplace(p.device_id, State{p.status, p.licence_id});
+    if (!inserted) {
+      if (it->second.licence_id == licence_id_) --counts_[it->second.status];
+      it->second = State{p.status, p.licence_id};
+    }
+    if (p.licence_id == licence_id_) ++counts_[p.status];
+  }
+
+  // The series, after every point was added.
+  Json Finish() {
+    CloseInstantsBefore(absl::InfiniteFuture());
+    Json items = Json::array();
+    for (size_t k = 0; k < series_.size(); ++k) {
+      items.push_back({{"time", ApiTime(Instant(static_cast<int64_t>(k) + 1))},
+                       {"compliant", series_[k].compliant},
+                       {"violation", series_[k].violation},
+                       {"unproven", series_[k].unproven}});
+    }
+    return items;
+  }
+
+ private:
   struct State {
     VerdictStatus status;
     int64_t licence_id;
   };
-  std::unordered_map<int64_t, State> latest;
-  StatusCounts counts;
-  Json items = Json::array();
-  size_t next = 0;
-  for (int64_t k = 1; k <= instants; ++k) {
-    const absl::Time instant = since + k * bucket;
-    for (; next < points.size() && points[next].time <= instant; ++next) {
-      const VerdictPoint& p = points[next];
-      auto [it, inserted] = latest.try_emplace(p.device_id, State{p.status, p.licence_id});
-      if (!inserted) {
-        if (it->second.licence_id == licence_id) --counts[it->second.status];
-        it->second = State{p.status, p.licence_id};
-      }
-      if (p.licence_id == licence_id) ++counts[p.status];
+  absl::Time Instant(int64_t k) const { return since_ + k * bucket_; }
+  // Records the counts of every instant before `time` not recorded yet (a point at an instant
+  // counts there: instants are closed once a later point arrives).
+  void CloseInstantsBefore(absl::Time time) {
+    while (static_cast<int64_t>(series_.size()) < instants_ &&
+           Instant(static_cast<int64_t>(series_.size()) + 1) < time) {
+      series_.push_back(counts_);
     }
-    items.push_back({{"time", ApiTime(instant)},
-                     {"compliant", counts.compliant},
-                     {"violation", counts.violation},
-                     {"unproven", counts.unproven}});
   }
-  return items;
-}
+
+  const int64_t licence_id_;
+  const absl::Time since_;
+  const absl::Duration bucket_;
+  const int64_t instants_;
+  std::unordered_map<int64_t, State> latest_;
+  StatusCounts counts_;
+  std::vector<StatusCounts> series_;
+};
 
 absl::StatusOr<Response> LicenceHistory(ApiContext* ctx, const Request& req) {
   absl::StatusOr<Licence> licence = ScopedLicence(ctx, req);
@@ -344,19 +372,27 @@ absl::StatusOr<Response> LicenceHistory(ApiContext* ctx, const Request& req) {
         "?bucket_s: ", bucket_s, " s gives ", instants, " instants between ?since and ?until (at most ",
         kMaxLicenceHistoryInstants, ")"));
   }
-  absl::StatusOr<std::vector<VerdictPoint>> points =
-      ctx->store->ListLicenceVerdictHistory(licence->id, since, until, kMaxLicenceHistoryRows);
-  if (!points.ok()) {
-    if (absl::IsInvalidArgument(points.status())) {
-      return absl::InvalidArgumentError(absl::StrCat("?since/?until: ", points.status().message()));
-    }
-    return points.status();
+  ComplianceSweep sweep(licence->id, since, bucket, instants);
+  const absl::Duration limit = ctx->options.licence_history_time_limit;
+  absl::Status read = ctx->store->ReadLicenceVerdictHistory(
+      licence->id, since, until, absl::Now() + limit, [&](const VerdictPoint& p) {
+        sweep.Add(p);
+        return absl::OkStatus();
+      });
+  if (absl::IsDeadlineExceeded(read)) {
+    return absl::UnavailableError(absl::StrCat(
+        "licence ", licence->id, ": reading the verdicts between ?since and ?until took longer "
+        "than ", absl::FormatDuration(limit), " (", read.message(), "); choose a shorter range"));
   }
+  if (absl::IsInvalidArgument(read)) {
+    return absl::InvalidArgumentError(absl::StrCat("?since/?until: ", read.message()));
+  }
+  if (!read.ok()) return read;
   return JsonOk({{"licence_id", licence->id},
                  {"since", ApiTime(since)},
                  {"until", ApiTime(until)},
                  {"bucket_s", bucket_s},
-                 {"items", ComplianceSeries(*points, licence->id, since, bucket, instants)}});
+                 {"items", sweep.Finish()}});
 }
 
 }  // namespace

@@ -56,6 +56,9 @@ inline constexpr int kDefaultVerifyThreads = 2;
 // Default of `--telemetry-sample-interval-s`: the health history keeps about one report per
 // device per this interval (plus every XID/ECC change).
 inline constexpr absl::Duration kDefaultTelemetrySampleInterval = absl::Seconds(300);
+// ServerOptions::licence_history_time_limit by default: what an HTTP client or proxy commonly
+// waits for an answer, and how long the fleet pass may wait for the reader connection.
+inline constexpr absl::Duration kDefaultLicenceHistoryTimeLimit = absl::Seconds(60);
 
 // How long after a device's key was re-bound (superseded_at = the new binding's bound_at) a
 // measurement record signed by the replaced key is still accepted: covers a landmark that took
@@ -91,6 +94,9 @@ struct ServerOptions {
   // is at least this old or its XID/ECC counters changed (Store::RecordTelemetry); GET
   // /devices/{id}/telemetry reports it as sample_interval_s. Must be >= 0.
   absl::Duration telemetry_sample_interval = kDefaultTelemetrySampleInterval;
+  // How long GET /licences/{id}/history may read verdicts (it holds the store's reader
+  // connection meanwhile); past it the request is 503 (docs/api.md "Compliance over time").
+  absl::Duration licence_history_time_limit = kDefaultLicenceHistoryTimeLimit;
 };
 
 // Opens "sqlite:PATH" or "postgres:CONNINFO". InvalidArgument for another scheme.

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <utility>
 #include <vector>
@@ -24,6 +25,8 @@ absl::Status PostgresError(PGconn* conn, const PGresult* result, const std::stri
   if (code == "23503" || code == "23502" || code == "23514" || code == "22P02") {
     return absl::InvalidArgumentError(message);
   }
+  // query_canceled: statement_timeout (SetDeadline); PrepareStreaming's own cancel is drained.
+  if (code == "57014") return absl::DeadlineExceededError(message);
   if (code.substr(0, 2) == "08" || code.substr(0, 2) == "57" || code == "40001" ||
       code == "40P01" || code == "53300") {
     return absl::UnavailableError(message);
@@ -50,10 +53,10 @@ void IgnoreNotice(void*, const char*) {}
 
 class PostgresStatement : public SqlStatement {
  public:
-  PostgresStatement(PGconn* conn, std::string name, std::string sql, int params)
-      : conn_(conn), name_(std::move(name)), sql_(std::move(sql)), values_(params),
-        is_null_(params, true), formats_(params, 0) {}
-  ~PostgresStatement() override { Clear(); }
+  PostgresStatement(PGconn* conn, std::string name, std::string sql, int params, bool streaming)
+      : conn_(conn), name_(std::move(name)), sql_(std::move(sql)), streaming_(streaming),
+        values_(params), is_null_(params, true), formats_(params, 0) {}
+  ~PostgresStatement() override { Reset(); }
 
   void BindInt64(int index, int64_t value) override { Set(index, absl::StrCat(value), 0); }
   void BindDouble(int index, double value) override {
@@ -66,6 +69,7 @@ class PostgresStatement : public SqlStatement {
   void BindNull(int index) override { is_null_[index - 1] = true; }
 
   absl::StatusOr<bool> Next() override {
+    if (streaming_) return NextStreamed();
     if (result_ == nullptr) {
       const int n = static_cast<int>(values_.size());
       std::vector<const char*> values(n);
@@ -108,7 +112,19 @@ class PostgresStatement : public SqlStatement {
     return out;
   }
   void Reset() override {
+    if (streaming_ && started_ && !done_) {
+      // Abandons the rest: asks the server to stop, then reads whatever it still sends. A
+      // cancel that arrives after the query ended is ignored by an idle server.
+      if (PGcancel* cancel = PQgetCancel(conn_); cancel != nullptr) {
+        char error[256];
+        (void)PQcancel(cancel, error, sizeof(error));
+        PQfreeCancel(cancel);
+      }
+    }
     Clear();
+    if (streaming_ && started_ && !done_) Drain();
+    started_ = false;
+    done_ = false;
     for (size_t i = 0; i < values_.size(); ++i) {
       is_null_[i] = true;
       formats_[i] = 0;
@@ -116,6 +132,49 @@ class PostgresStatement : public SqlStatement {
   }
 
  private:
+  // Single-row mode: one PGresult per row (PGRES_SINGLE_TUPLE), then PGRES_TUPLES_OK.
+  absl::StatusOr<bool> NextStreamed() {
+    if (done_) return false;
+    if (!started_) {
+      const int n = static_cast<int>(values_.size());
+      std::vector<const char*> values(n);
+      std::vector<int> lengths(n);
+      for (int i = 0; i < n; ++i) {
+        values[i] = is_null_[i] ? nullptr : values_[i].data();
+        lengths[i] = static_cast<int>(values_[i].size());
+      }
+      if (PQsendQueryPrepared(conn_, name_.c_str(), n, values.data(), lengths.data(),
+                              formats_.data(), /*resultFormat=*/0) == 0) {
+        done_ = true;
+        return PostgresError(conn_, nullptr, absl::StrCat("sending `", sql_, "`"));
+      }
+      started_ = true;
+      (void)PQsetSingleRowMode(conn_);
+    }
+    Clear();
+    result_ = PQgetResult(conn_);
+    if (result_ == nullptr) {
+      done_ = true;
+      return false;
+    }
+    const ExecStatusType status = PQresultStatus(result_);
+    if (status == PGRES_SINGLE_TUPLE) {
+      row_ = 0;
+      return true;
+    }
+    absl::Status error = absl::OkStatus();
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      error = PostgresError(conn_, result_, absl::StrCat("running `", sql_, "`"));
+    }
+    Clear();
+    Drain();
+    done_ = true;
+    if (!error.ok()) return error;
+    return false;
+  }
+  void Drain() {
+    while (PGresult* rest = PQgetResult(conn_)) PQclear(rest);
+  }
   void Set(int index, std::string value, int format) {
     values_[index - 1] = std::move(value);
     is_null_[index - 1] = false;
@@ -129,6 +188,9 @@ class PostgresStatement : public SqlStatement {
   PGconn* conn_;
   std::string name_;
   std::string sql_;
+  const bool streaming_;
+  bool started_ = false;  // Streaming: the query was sent.
+  bool done_ = false;     // Streaming: its last result was read.
   std::vector<std::string> values_;
   std::vector<bool> is_null_;
   std::vector<int> formats_;
@@ -155,6 +217,7 @@ absl::StatusOr<std::unique_ptr<PostgresDatabase>> PostgresDatabase::Open(
 }
 
 PostgresDatabase::~PostgresDatabase() {
+  streaming_statements_.clear();
   statements_.clear();
   PQfinish(conn_);
 }
@@ -171,14 +234,33 @@ absl::Status PostgresDatabase::ExecScript(const std::string& sql) {
 }
 
 absl::StatusOr<SqlStatement*> PostgresDatabase::Prepare(const std::string& sql) {
-  auto it = statements_.find(sql);
-  if (it != statements_.end()) {
+  return PrepareCached(sql, /*streaming=*/false);
+}
+
+absl::StatusOr<SqlStatement*> PostgresDatabase::PrepareStreaming(const std::string& sql) {
+  return PrepareCached(sql, /*streaming=*/true);
+}
+
+absl::Status PostgresDatabase::SetDeadline(absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return ExecScript("SET statement_timeout = 0");
+  // statement_timeout 0 means none: a deadline already past still gets 1 ms.
+  const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now()));
+  return ExecScript(absl::StrCat("SET statement_timeout = ", ms));
+}
+
+absl::StatusOr<SqlStatement*> PostgresDatabase::PrepareCached(const std::string& sql,
+                                                              bool streaming) {
+  std::map<std::string, std::unique_ptr<SqlStatement>>& statements =
+      streaming ? streaming_statements_ : statements_;
+  auto it = statements.find(sql);
+  if (it != statements.end()) {
     it->second->Reset();
     return it->second.get();
   }
   int params = 0;
   const std::string numbered = NumberPlaceholders(sql, &params);
-  const std::string name = absl::StrCat("lc_", statements_.size() + 1);
+  const std::string name =
+      absl::StrCat("lc_", statements_.size() + streaming_statements_.size() + 1);
   PGresult* result = PQprepare(conn_, name.c_str(), numbered.c_str(), 0, nullptr);
   if (PQresultStatus(result) != PGRES_COMMAND_OK) {
     absl::Status status = PostgresError(conn_, result, absl::StrCat("preparing `", sql, "`"));
@@ -186,8 +268,8 @@ absl::StatusOr<SqlStatement*> PostgresDatabase::Prepare(const std::string& sql) 
     return status;
   }
   PQclear(result);
-  auto [inserted, unused] = statements_.emplace(
-      sql, std::make_unique<PostgresStatement>(conn_, name, sql, params));
+  auto [inserted, unused] = statements.emplace(
+      sql, std::make_unique<PostgresStatement>(conn_, name, sql, params, streaming));
   return inserted->second.get();
 }
 

@@ -24,12 +24,16 @@ class PostgresDatabase : public SqlDatabase {
   SqlDialect dialect() const override { return SqlDialect::kPostgres; }
   absl::Status ExecScript(const std::string& sql) override;
   absl::StatusOr<SqlStatement*> Prepare(const std::string& sql) override;
+  absl::StatusOr<SqlStatement*> PrepareStreaming(const std::string& sql) override;
+  absl::Status SetDeadline(absl::Time deadline) override;
   absl::Status Begin() override;
 
  private:
   explicit PostgresDatabase(PGconn* conn) : conn_(conn) {}
+  absl::StatusOr<SqlStatement*> PrepareCached(const std::string& sql, bool streaming);
   PGconn* conn_;
   std::map<std::string, std::unique_ptr<SqlStatement>> statements_;
+  std::map<std::string, std::unique_ptr<SqlStatement>> streaming_statements_;
 };
 
 }  // namespace lightcone::server::internal

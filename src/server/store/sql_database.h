@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace lightcone::server::internal {
 
@@ -18,7 +19,8 @@ enum class SqlDialect { kSqlite, kPostgres };
 // A prepared statement. Bind parameters (1-based, every one of them), then call Next() until
 // it returns false; columns are 0-based. Errors map to absl codes: unique violation ->
 // AlreadyExists; foreign key, not-null or check violation -> InvalidArgument; lost connection
-// or busy database -> Unavailable; anything else -> Internal.
+// or busy database -> Unavailable; past the connection's deadline (SqlDatabase::SetDeadline)
+// -> DeadlineExceeded; anything else -> Internal.
 class SqlStatement {
  public:
   virtual ~SqlStatement() = default;
@@ -46,6 +48,16 @@ class SqlDatabase {
   // Returns the cached prepared statement for `sql` (prepared on first use), reset. Owned by
   // the database; valid until it is destroyed.
   virtual absl::StatusOr<SqlStatement*> Prepare(const std::string& sql) = 0;
+  // Like Prepare, but the rows come from the server one at a time as Next() asks for them
+  // instead of the client library holding the whole result (PostgreSQL: single-row mode;
+  // SQLite always steps). Reset() before the last row abandons the rest (PostgreSQL cancels
+  // the query). No other statement may run on the connection until the statement is done
+  // or Reset.
+  virtual absl::StatusOr<SqlStatement*> PrepareStreaming(const std::string& sql) = 0;
+  // Statements run from now on stop with DeadlineExceeded once `deadline` has passed, also
+  // while the server is still working towards their first row (SQLite: a progress handler;
+  // PostgreSQL: statement_timeout). absl::InfiniteFuture() (the default) clears it.
+  virtual absl::Status SetDeadline(absl::Time deadline) = 0;
   // Starts a write transaction.
   virtual absl::Status Begin() = 0;
 };

@@ -1892,6 +1892,9 @@ absl::StatusOr<bool> SqlStore::RecordTelemetryLocked(const Telemetry& t,
 
 // Rows per statement of DeleteTelemetrySamplesBefore.
 constexpr int64_t kTelemetryDeleteChunk = 10'000;
+// ReadLicenceVerdictHistory looks at the clock once per this many rows (the database's own
+// deadline covers the time before the first row).
+constexpr int64_t kDeadlineCheckRows = 1'024;
 
 absl::StatusOr<TelemetryHistory> SqlStore::ListTelemetrySamples(int64_t device_id,
                                                                 absl::Time since,
@@ -1946,8 +1949,9 @@ absl::StatusOr<int64_t> SqlStore::DeleteTelemetrySamplesBefore(absl::Time before
   }
 }
 
-absl::StatusOr<std::vector<VerdictPoint>> SqlStore::ListLicenceVerdictHistory(
-    int64_t licence_id, absl::Time since, absl::Time until, int64_t max_rows) {
+absl::Status SqlStore::ReadLicenceVerdictHistory(int64_t licence_id, absl::Time since,
+                                                 absl::Time until, absl::Time deadline,
+                                                 VerdictPointSink sink) {
   // The devices ever judged against the licence, by a loose index scan of verdicts_by_licence
   // (one seek per device, however long their history), then per device its verdicts in the
   // range and its latest before it (verdicts_by_device_time). Devices first judged against
@@ -1964,30 +1968,42 @@ absl::StatusOr<std::vector<VerdictPoint>> SqlStore::ListLicenceVerdictHistory(
       "WHERE v.id IN (SELECT (SELECT p.id FROM verdicts p WHERE p.device_id = devs.device_id "
       "AND p.time_ns < ? ORDER BY p.time_ns DESC, p.id DESC LIMIT 1) FROM devs "
       "WHERE devs.device_id IS NOT NULL) "
-      "ORDER BY 2, 5 LIMIT ?";
-  if (max_rows < 0) return absl::InvalidArgumentError("store: max_rows must be >= 0");
-  LC_ASSIGN_OR_RETURN(
-      std::vector<VerdictPoint> rows,
-      OnReader([&](SqlDatabase& db) -> absl::StatusOr<std::vector<VerdictPoint>> {
-        LC_ASSIGN_OR_RETURN(SqlStatement * s, db.Prepare(kSql));
-        ResetOnExit reset(s);
-        BindFrom(s, 1, licence_id, licence_id, Nanos(since), Nanos(until), Nanos(since),
-                 max_rows + 1);
-        return ReadAll<VerdictPoint>(s, [](SqlStatement* row) -> absl::StatusOr<VerdictPoint> {
-          VerdictPoint p;
-          p.device_id = row->ColumnInt64(0);
-          p.time = FromNanos(row->ColumnInt64(1));
-          LC_ASSIGN_OR_RETURN(p.status, ParseVerdictStatus(row->ColumnText(2)));
-          p.licence_id = row->ColumnInt64(3);
-          return p;
-        });
-      }));
-  if (static_cast<int64_t>(rows.size()) > max_rows) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the range holds more than ", max_rows, " verdicts of licence ", licence_id,
-        "'s GPUs: choose a shorter range"));
-  }
-  return rows;
+      "ORDER BY 2, 5";
+  auto past_deadline = [&](int64_t rows) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "store: reading licence ", licence_id, "'s verdict history: the deadline passed after ",
+        rows, " rows"));
+  };
+  if (absl::Now() >= deadline) return past_deadline(0);
+  return OnReader([&](SqlDatabase& db) -> absl::Status {
+    LC_RETURN_IF_ERROR(db.SetDeadline(deadline));
+    int64_t rows = 0;
+    absl::Status status = [&]() -> absl::Status {
+      LC_ASSIGN_OR_RETURN(SqlStatement * s, db.PrepareStreaming(kSql));
+      ResetOnExit reset(s);  // Abandons the rest when the sink stops the read.
+      BindFrom(s, 1, licence_id, licence_id, Nanos(since), Nanos(until), Nanos(since));
+      while (true) {
+        absl::StatusOr<bool> row = s->Next();
+        if (!row.ok()) {
+          if (absl::IsDeadlineExceeded(row.status())) return past_deadline(rows);
+          return Context(row.status(), absl::StrCat("store: licence ", licence_id,
+                                                    "'s verdict history"));
+        }
+        if (!*row) return absl::OkStatus();
+        if (++rows % kDeadlineCheckRows == 0 && absl::Now() >= deadline) {
+          return past_deadline(rows);
+        }
+        VerdictPoint p;
+        p.device_id = s->ColumnInt64(0);
+        p.time = FromNanos(s->ColumnInt64(1));
+        LC_ASSIGN_OR_RETURN(p.status, ParseVerdictStatus(s->ColumnText(2)));
+        p.licence_id = s->ColumnInt64(3);
+        LC_RETURN_IF_ERROR(sink(p));
+      }
+    }();
+    absl::Status cleared = db.SetDeadline(absl::InfiniteFuture());
+    return status.ok() ? cleared : status;
+  });
 }
 
 absl::Status SqlStore::SetDeviceLicence(int64_t device_id, int64_t licence_id) {

@@ -105,8 +105,8 @@ class SqlStore : public Store {
   absl::StatusOr<TelemetryHistory> ListTelemetrySamples(int64_t device_id, absl::Time since,
                                                         absl::Time until, int limit) override;
   absl::StatusOr<int64_t> DeleteTelemetrySamplesBefore(absl::Time before) override;
-  absl::StatusOr<std::vector<VerdictPoint>> ListLicenceVerdictHistory(
-      int64_t licence_id, absl::Time since, absl::Time until, int64_t max_rows) override;
+  absl::Status ReadLicenceVerdictHistory(int64_t licence_id, absl::Time since, absl::Time until,
+                                         absl::Time deadline, VerdictPointSink sink) override;
   absl::Status SetDeviceLicence(int64_t device_id, int64_t licence_id) override;
   absl::StatusOr<std::vector<LandmarkBatchTime>> LatestBatchTimes() override;
 

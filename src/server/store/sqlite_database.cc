@@ -25,6 +25,8 @@ absl::Status SqliteError(sqlite3* db, int rc, const std::string& what) {
       break;
   }
   switch (rc & 0xff) {
+    case SQLITE_INTERRUPT:  // Only SetDeadline's progress handler interrupts.
+      return absl::DeadlineExceededError(message);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_CANTOPEN:
@@ -139,6 +141,23 @@ absl::StatusOr<SqlStatement*> SqliteDatabase::Prepare(const std::string& sql) {
   auto [inserted, unused] =
       statements_.emplace(sql, std::make_unique<SqliteStatement>(db_, stmt, sql));
   return inserted->second.get();
+}
+
+// The virtual machine instructions between two deadline checks (a few microseconds).
+constexpr int kDeadlineCheckInstructions = 10'000;
+
+int SqliteDatabase::InterruptWhenPastDeadline(void* database) {
+  return absl::Now() >= static_cast<SqliteDatabase*>(database)->deadline_ ? 1 : 0;
+}
+
+absl::Status SqliteDatabase::SetDeadline(absl::Time deadline) {
+  deadline_ = deadline;
+  if (deadline == absl::InfiniteFuture()) {
+    sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+  } else {
+    sqlite3_progress_handler(db_, kDeadlineCheckInstructions, &InterruptWhenPastDeadline, this);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SqliteDatabase::Begin() { return ExecScript("BEGIN IMMEDIATE"); }

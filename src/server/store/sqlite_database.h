@@ -30,11 +30,17 @@ class SqliteDatabase : public SqlDatabase {
   SqlDialect dialect() const override { return SqlDialect::kSqlite; }
   absl::Status ExecScript(const std::string& sql) override;
   absl::StatusOr<SqlStatement*> Prepare(const std::string& sql) override;
+  absl::StatusOr<SqlStatement*> PrepareStreaming(const std::string& sql) override {
+    return Prepare(sql);
+  }
+  absl::Status SetDeadline(absl::Time deadline) override;
   absl::Status Begin() override;
 
  private:
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
+  static int InterruptWhenPastDeadline(void* database);
   sqlite3* db_;
+  absl::Time deadline_ = absl::InfiniteFuture();
   std::map<std::string, std::unique_ptr<SqlStatement>> statements_;
 };
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace lightcone::server {
 namespace {
@@ -74,6 +75,23 @@ std::string AlertSeverityName(AlertSeverity severity) {
 }
 absl::StatusOr<AlertSeverity> ParseAlertSeverity(const std::string& name) {
   return Parse(kAlertSeverities, name, "alert severity");
+}
+
+absl::StatusOr<std::vector<VerdictPoint>> Store::ListLicenceVerdictHistory(
+    int64_t licence_id, absl::Time since, absl::Time until, int64_t max_rows) {
+  if (max_rows < 0) return absl::InvalidArgumentError("store: max_rows must be >= 0");
+  std::vector<VerdictPoint> rows;
+  LC_RETURN_IF_ERROR(ReadLicenceVerdictHistory(
+      licence_id, since, until, absl::InfiniteFuture(), [&](const VerdictPoint& p) {
+        if (static_cast<int64_t>(rows.size()) == max_rows) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "the range holds more than ", max_rows, " verdicts of licence ", licence_id,
+              "'s GPUs: choose a shorter range"));
+        }
+        rows.push_back(p);
+        return absl::OkStatus();
+      }));
+  return rows;
 }
 
 }  // namespace lightcone::server

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -249,9 +250,6 @@ struct Measurement {
 
 // A landmark's submission. (landmark_id, batch_sequence) identifies it: resubmitting the same
 // batch stores nothing twice.
-// The most verdict rows GET /licences/{id}/history reads (~40 bytes each in memory): e.g. a
-// week of hourly verdicts of 10,000 GPUs is 1.7M.
-inline constexpr int64_t kMaxLicenceHistoryRows = 2'000'000;
 
 struct LandmarkBatchTime {
   int64_t landmark_id = 0;
@@ -298,6 +296,14 @@ struct VerdictPoint {
   VerdictStatus status = VerdictStatus::kUnproven;
   int64_t licence_id = 0;  // 0 when the verdict was judged against no licence.
 };
+
+// Receives the rows of Store::ReadLicenceVerdictHistory one at a time; a status other than OK
+// stops the read, which returns it.
+using VerdictPointSink = absl::FunctionRef<absl::Status(const VerdictPoint&)>;
+
+// The default bound of Store::ListLicenceVerdictHistory, which holds its answer in memory
+// (~40 bytes a row). The API streams instead (ReadLicenceVerdictHistory) and has no row bound.
+inline constexpr int64_t kMaxLicenceHistoryRows = 2'000'000;
 
 enum class AlertState { kOpen, kAcknowledged, kResolved };
 std::string AlertStateName(AlertState state);
@@ -543,12 +549,21 @@ class Store {
   // time"): for every device that ever had a verdict judged against `licence_id`, its
   // verdicts with since <= time <= until - whatever licence they were judged against, so that
   // a device that moved to another licence stops counting - plus its latest verdict before
-  // `since` (when it has one). Ordered by time, then verdict id (a device's
-  // latest verdict at an instant is its last row at or before that instant).
-  // InvalidArgument, reading no further, when there are more than `max_rows` such rows (the
-  // API passes kMaxLicenceHistoryRows: the answer is held in memory).
-  virtual absl::StatusOr<std::vector<VerdictPoint>> ListLicenceVerdictHistory(
-      int64_t licence_id, absl::Time since, absl::Time until, int64_t max_rows) = 0;
+  // `since` (when it has one). Handed to `sink` one row at a time, ordered by time, then
+  // verdict id (a device's latest verdict at an instant is its last row at or before that
+  // instant); neither the store nor the database client holds the rows (the database sorts
+  // them: SQLite spills to temporary files, PostgreSQL to work_mem/disk). Holds the reader
+  // connection until done. A status other than OK from `sink` stops the read (the rest is not
+  // read) and is returned. DeadlineExceeded once `deadline` has passed, also while the
+  // database is still sorting.
+  virtual absl::Status ReadLicenceVerdictHistory(int64_t licence_id, absl::Time since,
+                                                 absl::Time until, absl::Time deadline,
+                                                 VerdictPointSink sink) = 0;
+  // ReadLicenceVerdictHistory's rows in memory, for tests and tools. InvalidArgument, reading
+  // no further, when there are more than `max_rows`.
+  absl::StatusOr<std::vector<VerdictPoint>> ListLicenceVerdictHistory(
+      int64_t licence_id, absl::Time since, absl::Time until,
+      int64_t max_rows = kMaxLicenceHistoryRows);
 
   // Sets only device `device_id`'s licence (0 = none), leaving every other column alone (in
   // particular a key bound meanwhile, which a read-modify-write UpdateDevice could erase).

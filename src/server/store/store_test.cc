@@ -2045,6 +2045,117 @@ TEST_P(StoreTest, LicenceVerdictHistoryRowsIncludeMovesToOtherLicences) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// A licence of `devices` GPUs with `per_device` verdicts each, one a second per GPU.
+int64_t AppendLicenceHistory(Store& store, int64_t org_id, int64_t licence_id, int devices,
+                             int per_device, std::vector<int64_t>* device_ids) {
+  std::vector<Verdict> verdicts;
+  for (int d = 0; d < devices; ++d) {
+    Device device;
+    device.organization_id = org_id;
+    device.licence_id = licence_id;
+    device.uuid = absl::StrCat("GPU-history-", d);
+    absl::StatusOr<Device> created = store.CreateDevice(device);
+    EXPECT_TRUE(created.ok()) << created.status();
+    if (!created.ok()) return 0;
+    device_ids->push_back(created->id);
+    for (int i = 0; i < per_device; ++i) {
+      Verdict v;
+      v.device_id = created->id;
+      v.time = absl::FromUnixSeconds(1'000 + i);
+      v.status = i % 7 == 0 ? VerdictStatus::kUnproven : VerdictStatus::kCompliant;
+      v.licence_id = licence_id;
+      verdicts.push_back(v);
+    }
+  }
+  EXPECT_TRUE(store.AppendVerdicts(verdicts).ok());
+  return static_cast<int64_t>(verdicts.size());
+}
+
+// The read hands rows over as it goes and stops where the sink says: the rest is never read,
+// and the reader connection serves the next read (PostgreSQL: the query was cancelled and
+// drained, not left half-read).
+TEST_P(StoreTest, LicenceVerdictHistoryStopsWhereTheSinkStops) {
+  const Organization org = MakeOrganization("acme");
+  const Licence licence = MakeLicence(org.id, "EL-1");
+  std::vector<int64_t> ids;
+  const int64_t total = AppendLicenceHistory(*store_, org.id, licence.id, 40, 250, &ids);
+  ASSERT_EQ(total, 10'000);
+  const absl::Time since = absl::FromUnixSeconds(0);
+  const absl::Time until = absl::FromUnixSeconds(10'000);
+  for (int round = 0; round < 3; ++round) {
+    int64_t seen = 0;
+    absl::Time last = absl::InfinitePast();
+    absl::Status stopped = store_->ReadLicenceVerdictHistory(
+        licence.id, since, until, absl::InfiniteFuture(), [&](const VerdictPoint& p) {
+          EXPECT_GE(p.time, last);
+          last = p.time;
+          if (++seen == 100) return absl::CancelledError("enough");
+          return absl::OkStatus();
+        });
+    EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled) << stopped;
+    EXPECT_EQ(stopped.message(), "enough");
+    EXPECT_EQ(seen, 100);
+    // The 100 first rows are the 40 GPUs' first two verdicts and 20 of their third.
+    EXPECT_EQ(last, absl::FromUnixSeconds(1'002));
+  }
+  // The connection is free and whole: a full read, then other reads.
+  int64_t rows = 0;
+  int64_t unproven = 0;
+  ASSERT_TRUE(store_
+                  ->ReadLicenceVerdictHistory(licence.id, since, until, absl::InfiniteFuture(),
+                                              [&](const VerdictPoint& p) {
+                                                ++rows;
+                                                unproven += p.status == VerdictStatus::kUnproven;
+                                                return absl::OkStatus();
+                                              })
+                  .ok());
+  EXPECT_EQ(rows, total);
+  EXPECT_EQ(unproven, 40 * 36);  // i = 0, 7, ..., 245.
+  auto latest = store_->LatestVerdicts(org.id);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_THAT(*latest, SizeIs(40));
+}
+
+TEST_P(StoreTest, LicenceVerdictHistoryEndsAtItsDeadline) {
+  const Organization org = MakeOrganization("acme");
+  const Licence licence = MakeLicence(org.id, "EL-1");
+  std::vector<int64_t> ids;
+  const int64_t total = AppendLicenceHistory(*store_, org.id, licence.id, 20, 500, &ids);
+  const absl::Time since = absl::FromUnixSeconds(0);
+  const absl::Time until = absl::FromUnixSeconds(10'000);
+  int64_t seen = 0;
+  auto count = [&](const VerdictPoint&) {
+    ++seen;
+    return absl::OkStatus();
+  };
+  // Already past: nothing is read.
+  EXPECT_EQ(store_->ReadLicenceVerdictHistory(licence.id, since, until,
+                                              absl::Now() - absl::Seconds(1), count)
+                .code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(seen, 0);
+  // Passing while rows are handed over (a slow consumer): the read stops soon after.
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(300);
+  absl::Status late = store_->ReadLicenceVerdictHistory(
+      licence.id, since, until, deadline, [&](const VerdictPoint&) {
+        if (seen++ == 0) absl::SleepFor(deadline - absl::Now() + absl::Milliseconds(50));
+        return absl::OkStatus();
+      });
+  EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded) << late;
+  EXPECT_LT(seen, total);
+  // The deadline does not outlive the read.
+  seen = 0;
+  ASSERT_TRUE(store_->ReadLicenceVerdictHistory(licence.id, since, until,
+                                                absl::Now() + absl::Seconds(60), count)
+                  .ok());
+  EXPECT_EQ(seen, total);
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_TRUE(store_->LatestVerdicts(org.id).ok());
+  EXPECT_EQ(store_->ListLicenceVerdictHistory(licence.id, since, until).value_or(
+                std::vector<VerdictPoint>{}).size(),
+            static_cast<size_t>(total));
+}
+
 TEST_P(StoreTest, SetDeviceLicenceKeepsABoundKey) {
   const Organization org = MakeOrganization("acme");
   const Licence licence = MakeLicence(org.id, "EL-1");
