@@ -346,4 +346,15 @@ export async function testHealthHistoryRefreshesWithoutReload({ baseUrl, tokens,
   assert.deepEqual([...new Set(race.range)], ['7d'], `only the picked range is shown after the pick (saw ${race.range.join(',')})`);
   await page.unroute(isDay);
   await assertMatchesApi(await drawnHistory(page, '7d'), baseUrl, tokens.admin, id);
+
+  // A tab shown again refreshes at once: with an hour's period, a visibilitychange event (the
+  // tab is visible) brings a report posted meanwhile.
+  await setRefreshPeriod(page, 3600e3);
+  await open(page, '#/gpus');
+  await open(page, `#/gpu/${id}`);
+  const shown = await drawnHistory(page, '7d');
+  await postReport(baseUrl, agent, { ...base, time: isoSeconds(Date.now()), temperature_c: 71, xid_count: 3, last_xid: 79 });
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  await page.locator(`.health-history[data-samples="${Number(shown.history.samples) + 1}"]`).waitFor();
+  await assertMatchesApi(await drawnHistory(page, '7d'), baseUrl, tokens.admin, id);
 }

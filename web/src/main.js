@@ -135,16 +135,20 @@ async function route(message) {
     }
     const c = await r.render(main, ctx, ...args);
     const running = new Set();
-    const timer = setInterval(() => {
+    const round = () => {
       if (document.visibilityState !== 'visible' || seq !== renderSeq) return;
       for (const fn of refreshers) {
         if (running.has(fn)) continue;
         running.add(fn);
         Promise.resolve().then(fn).catch(() => { /* next round */ }).finally(() => running.delete(fn));
       }
-    }, refreshPeriodMs());
+    };
+    const timer = setInterval(round, refreshPeriodMs());
+    // A tab shown again catches up at once instead of at the next tick.
+    const onVisible = () => { if (document.visibilityState === 'visible') round(); };
+    document.addEventListener('visibilitychange', onVisible);
     const pageCleanup = typeof c === 'function' ? c : null;
-    const all = () => { clearInterval(timer); if (pageCleanup) pageCleanup(); };
+    const all = () => { clearInterval(timer); document.removeEventListener('visibilitychange', onVisible); if (pageCleanup) pageCleanup(); };
     if (seq === renderSeq) cleanup = all; else all();
   } catch (err) {
     if (seq === renderSeq) add(main, errorBox(err));
