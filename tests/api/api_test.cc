@@ -903,6 +903,81 @@ TEST_P(ApiTest, AMovedGpuBringsNoHistoryIntoItsNewOrganization) {
                    55);
 }
 
+// The device list agrees with GET /devices/{id}: a GPU that moved into the caller's
+// organization shows no verdict from before the move (nor matches ?verdict= by it) until a
+// verdict is written in its new organization; its old organization's GPUs keep theirs.
+TEST_P(ApiTest, TheDeviceListHidesVerdictsFromBeforeAMoveIn) {
+  const Readers readers = CreateReaders();
+  const int64_t org_b =
+      Expect(200, "GET", "/api/v1/whoami", readers.op_b).value("organization_id", int64_t{0});
+  ASSERT_GT(org_b, 0);
+  const std::string agent_b = CreateToken("agent-b", "agent", org_b);
+  auto enroll = [&](const std::string& agent, const std::string& hostname,
+                    const std::vector<int>& gpus) {
+    Json list = Json::array();
+    for (int i : gpus) list.push_back({{"uuid", UuidOf(1, i)}, {"model", "H100"}});
+    Json j = Expect(200, "POST", "/api/v1/enroll", agent,
+                    {{"hostname", hostname}, {"devices", list}});
+    std::vector<int64_t> ids;
+    for (const Json& d : j["devices"]) ids.push_back(d.value("id", int64_t{0}));
+    return ids;
+  };
+  auto verdict = [&](int64_t device, absl::Time t, VerdictStatus status) {
+    Verdict v;
+    v.device_id = device;
+    v.time = t;
+    v.status = status;
+    ASSERT_TRUE(server_->store().AppendVerdicts({v}).ok());
+  };
+  // GPUs 0-2 in a; GPU 3 in b from the start (never moved).
+  const std::vector<int64_t> in_a = enroll(readers.agent_a, "node-a", {0, 1, 2});
+  const std::vector<int64_t> in_b = enroll(agent_b, "node-b0", {3});
+  ASSERT_EQ(in_a.size(), 3u);
+  ASSERT_EQ(in_b.size(), 1u);
+  const absl::Time before = absl::Now() - absl::Minutes(10);
+  for (int64_t id : in_a) verdict(id, before, VerdictStatus::kCompliant);
+  verdict(in_b[0], before, VerdictStatus::kViolation);
+
+  enroll(agent_b, "node-b1", {1});  // GPU 1 moves to b.
+  const int64_t moved = in_a[1];
+  auto item_of = [&](const Json& list, int64_t id) {
+    for (const Json& d : list["items"]) {
+      if (d.value("id", int64_t{0}) == id) return d;
+    }
+    return Json(nullptr);
+  };
+  Json list_b = Expect(200, "GET", "/api/v1/devices", readers.op_b);
+  ASSERT_EQ(list_b["items"].size(), 2u) << list_b.dump();
+  EXPECT_TRUE(item_of(list_b, moved)["verdict"].is_null()) << list_b.dump();
+  EXPECT_EQ(item_of(list_b, in_b[0])["verdict"].value("status", ""), "violation");
+  // The same as the single-device read.
+  EXPECT_TRUE(Expect(200, "GET", absl::StrCat("/api/v1/devices/", moved), readers.op_b)["verdict"]
+                  .is_null());
+  // Filters see what the caller sees.
+  Json none_b = Expect(200, "GET", "/api/v1/devices?verdict=none", readers.op_b);
+  ASSERT_EQ(none_b["items"].size(), 1u) << none_b.dump();
+  EXPECT_EQ(none_b["items"][0].value("id", int64_t{0}), moved);
+  EXPECT_EQ(Expect(200, "GET", "/api/v1/devices?verdict=compliant", readers.op_b)["items"].size(),
+            0u);
+  // Small pages: the moved GPU alone on its page is still hidden.
+  Json paged = Expect(200, "GET", "/api/v1/devices?limit=1", readers.op_b);
+  ASSERT_EQ(paged["items"].size(), 1u);
+  EXPECT_EQ(paged["items"][0].value("id", int64_t{0}), moved);
+  EXPECT_TRUE(paged["items"][0]["verdict"].is_null());
+  // The old organization keeps its other GPUs' verdicts; fleet-wide readers see everything.
+  Json list_a = Expect(200, "GET", "/api/v1/devices", readers.op_a);
+  ASSERT_EQ(list_a["items"].size(), 2u);
+  for (const Json& d : list_a["items"]) EXPECT_EQ(d["verdict"].value("status", ""), "compliant");
+  EXPECT_EQ(item_of(Expect(200, "GET", "/api/v1/devices", readers.auditor), moved)["verdict"]
+                .value("status", ""),
+            "compliant");
+  // A verdict written in the new organization shows.
+  verdict(moved, absl::Now() + absl::Seconds(1), VerdictStatus::kUnproven);
+  EXPECT_EQ(item_of(Expect(200, "GET", "/api/v1/devices", readers.op_b), moved)["verdict"]
+                .value("status", ""),
+            "unproven");
+}
+
 TEST_P(ApiTest, LicenceHistoryCountsEachGpuUnderTheLicenceOfItsLatestVerdict) {
   const Readers readers = CreateReaders();
   const std::string& op_a = readers.op_a;

@@ -80,6 +80,17 @@ absl::StatusOr<Response> ListDevices(ApiContext* ctx, const Request& req) {
   if (!verdicts.ok()) return verdicts.status();
   std::unordered_map<int64_t, const Verdict*> latest;
   for (const Verdict& v : *verdicts) latest[v.device_id] = &v;
+  // An organization-scoped caller sees a device's verdict only from when the device came
+  // into its organization (VisibleSince, as GET /devices/{id}): one query for the page.
+  if (scope.has_value() && !devices->items.empty()) {
+    absl::StatusOr<std::vector<DeviceEntry>> moved = ctx->store->ListDevicesMovedIn(
+        *scope, devices->items.front().id, devices->items.back().id);
+    if (!moved.ok()) return moved.status();
+    for (const DeviceEntry& entry : *moved) {
+      auto v = latest.find(entry.device_id);
+      if (v != latest.end() && v->second->time < entry.entered_at) latest.erase(v);
+    }
+  }
   Json items = Json::array();
   for (const Device& d : devices->items) {
     auto h = hosts->find(d.host_id);

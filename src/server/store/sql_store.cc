@@ -2021,4 +2021,37 @@ absl::Status SqlStore::SetDeviceLicence(int64_t device_id, int64_t licence_id) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<DeviceEntry>> SqlStore::ListDevicesMovedIn(
+    int64_t organization_id, int64_t first_device_id, int64_t last_device_id) {
+  // Per device of the organization in the range: its last event stamped with the
+  // organization, the last event stamped with another one before that, and the first event
+  // after the latter (the start of the latest run of the organization's events).
+  static constexpr char kSql[] =
+      "WITH ours AS (SELECT e.device_id, MAX(e.id) AS last_id FROM devices d "
+      "JOIN device_events e ON e.device_id = d.id "
+      "WHERE d.organization_id = ? AND d.id >= ? AND d.id <= ? AND e.organization_id = ? "
+      "GROUP BY e.device_id), "
+      "moved AS (SELECT ours.device_id, (SELECT MAX(o.id) FROM device_events o "
+      "WHERE o.device_id = ours.device_id AND o.id < ours.last_id "
+      "AND (o.organization_id IS NULL OR o.organization_id <> ?)) AS left_id FROM ours) "
+      "SELECT moved.device_id, (SELECT f.time_ns FROM device_events f "
+      "WHERE f.device_id = moved.device_id AND f.id > moved.left_id ORDER BY f.id LIMIT 1) "
+      "FROM moved WHERE moved.left_id IS NOT NULL ORDER BY moved.device_id";
+  absl::MutexLock lock(&mu_);
+  LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(kSql));
+  ResetOnExit reset(s);
+  BindFrom(s, 1, organization_id, first_device_id, last_device_id, organization_id,
+           organization_id);
+  std::vector<DeviceEntry> out;
+  while (true) {
+    absl::StatusOr<bool> row = s->Next();
+    if (!row.ok()) {
+      return Context(row.status(), absl::StrCat("store: devices moved into organization ",
+                                                organization_id));
+    }
+    if (!*row) return out;
+    out.push_back({s->ColumnInt64(0), FromNanos(s->ColumnInt64(1))});
+  }
+}
+
 }  // namespace lightcone::server::internal

@@ -109,6 +109,9 @@ class SqlStore : public Store {
                                          absl::Time deadline, VerdictPointSink sink) override;
   absl::Status SetDeviceLicence(int64_t device_id, int64_t licence_id) override;
   absl::StatusOr<std::vector<LandmarkBatchTime>> LatestBatchTimes() override;
+  absl::StatusOr<std::vector<DeviceEntry>> ListDevicesMovedIn(int64_t organization_id,
+                                                              int64_t first_device_id,
+                                                              int64_t last_device_id) override;
 
  private:
   SqlStore(std::unique_ptr<SqlDatabase> db, std::unique_ptr<SqlDatabase> reader)

@@ -160,6 +160,13 @@ struct DeviceEvent {
   std::string details_json = "{}";
 };
 
+// When a device came into its current organization from another one
+// (Store::ListDevicesMovedIn).
+struct DeviceEntry {
+  int64_t device_id = 0;
+  absl::Time entered_at = absl::UnixEpoch();
+};
+
 // The health an agent reported for a device at one time: the latest report (PutTelemetry,
 // GetTelemetry) or one sample of its history (schema v4, RecordTelemetry).
 struct Telemetry {
@@ -574,6 +581,17 @@ class Store {
   // (landmarks with no batch are absent), in landmark id order. One index probe per
   // landmark (GET /overview reads it on every call).
   virtual absl::StatusOr<std::vector<LandmarkBatchTime>> LatestBatchTimes() = 0;
+
+  // The devices of `organization_id` with first_device_id <= id <= last_device_id whose
+  // events show them coming into the organization from another one, each with when its
+  // latest run of events stamped with the organization began (the first event after the
+  // last one stamped with another organization), in device id order. Devices whose events
+  // are all the organization's (or that have none) are absent: their whole history is the
+  // organization's. What GET /devices hides per device (api::VisibleSince for one device),
+  // one query per page: the events of the page's id range are read through
+  // device_events_by_device.
+  virtual absl::StatusOr<std::vector<DeviceEntry>> ListDevicesMovedIn(
+      int64_t organization_id, int64_t first_device_id, int64_t last_device_id) = 0;
 };
 
 }  // namespace lightcone::server

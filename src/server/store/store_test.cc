@@ -2156,6 +2156,54 @@ TEST_P(StoreTest, LicenceVerdictHistoryEndsAtItsDeadline) {
             static_cast<size_t>(total));
 }
 
+TEST_P(StoreTest, DevicesMovedInStartAtTheirLatestRunOfTheOrganizationsEvents) {
+  const Organization a = MakeOrganization("a");
+  const Organization b = MakeOrganization("b");
+  auto event = [&](const Device& d, int64_t time_s, int64_t org) {
+    DeviceEvent e;
+    e.device_id = d.id;
+    e.time = absl::FromUnixSeconds(time_s);
+    e.kind = "host_changed";
+    e.organization_id = org;
+    ASSERT_TRUE(store_->AppendDeviceEvent(e).ok());
+  };
+  const Device stayed = MakeDevice(b.id, "GPU-stayed");     // b only
+  const Device moved = MakeDevice(b.id, "GPU-moved");       // a, then b twice
+  const Device back = MakeDevice(b.id, "GPU-back");         // b, a, b again
+  const Device quiet = MakeDevice(b.id, "GPU-quiet");       // no events
+  const Device elsewhere = MakeDevice(a.id, "GPU-in-a");    // b, then a: not b's
+  event(stayed, 10, b.id);
+  event(stayed, 20, b.id);
+  event(moved, 10, a.id);
+  event(moved, 30, b.id);
+  event(moved, 40, b.id);
+  event(back, 5, b.id);
+  event(back, 15, a.id);
+  event(back, 50, b.id);
+  event(elsewhere, 10, b.id);
+  event(elsewhere, 60, a.id);
+  auto entries = store_->ListDevicesMovedIn(b.id, stayed.id, elsewhere.id);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_THAT(*entries, SizeIs(2));
+  EXPECT_EQ((*entries)[0].device_id, moved.id);
+  EXPECT_EQ((*entries)[0].entered_at, absl::FromUnixSeconds(30));
+  EXPECT_EQ((*entries)[1].device_id, back.id);
+  EXPECT_EQ((*entries)[1].entered_at, absl::FromUnixSeconds(50));
+  // The id range bounds the answer.
+  EXPECT_THAT(store_->ListDevicesMovedIn(b.id, back.id, quiet.id).value_or(
+                  std::vector<DeviceEntry>{}),
+              SizeIs(1));
+  EXPECT_THAT(store_->ListDevicesMovedIn(b.id, stayed.id, stayed.id).value_or(
+                  std::vector<DeviceEntry>{{1, absl::UnixEpoch()}}),
+              SizeIs(0));
+  // Organization a: GPU-in-a came from b at 60.
+  auto in_a = store_->ListDevicesMovedIn(a.id, stayed.id, elsewhere.id);
+  ASSERT_TRUE(in_a.ok());
+  ASSERT_THAT(*in_a, SizeIs(1));
+  EXPECT_EQ((*in_a)[0].device_id, elsewhere.id);
+  EXPECT_EQ((*in_a)[0].entered_at, absl::FromUnixSeconds(60));
+}
+
 TEST_P(StoreTest, SetDeviceLicenceKeepsABoundKey) {
   const Organization org = MakeOrganization("acme");
   const Licence licence = MakeLicence(org.id, "EL-1");
