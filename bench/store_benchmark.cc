@@ -16,7 +16,7 @@
 // Schema v4 history reads and writes (docs/api.md "Health history", "Compliance over time"),
 // SQLite: store_sqlite_record_telemetry_reports_per_second (RecordTelemetry of one 8-GPU
 // host's POST /telemetry per call, synchronous=FULL, every report a sample);
-// store_sqlite_licence_history_1k_gpus_7d_ms (ListLicenceVerdictHistory over 7 days for a
+// store_sqlite_licence_history_1k_gpus_7d_ms (ReadLicenceVerdictHistory over 7 days for a
 // licence of kHistoryDevices GPUs with a verdict per GPU per hour: the rows of the dashboard's
 // default compliance-over-time request); store_sqlite_licence_history_1k_gpus_1d_of_7d_ms (the
 // last day of that week: the cost follows the range, not the licence's whole history).
@@ -400,29 +400,35 @@ HistoryFigures HistoryFigure() {
       }
       if (!store.AppendVerdicts(verdicts).ok()) return figures;
     }
+    // Streamed as the API reads it (rows counted, not kept).
+    auto read = [&](absl::Time since, size_t* rows) {
+      *rows = 0;
+      return store.ReadLicenceVerdictHistory(stored_licence->id, since,
+                                             base + absl::Hours(kHistoryHours),
+                                             absl::InfiniteFuture(), [&](const VerdictPoint&) {
+                                               ++*rows;
+                                               return absl::OkStatus();
+                                             });
+    };
+    size_t rows = 0;
     const absl::Time history_start = absl::Now();
-    auto rows = store.ListLicenceVerdictHistory(stored_licence->id, base,
-                                                base + absl::Hours(kHistoryHours),
-                                                kMaxLicenceHistoryRows);
+    absl::Status week = read(base, &rows);
     const double ms = absl::ToDoubleMilliseconds(absl::Now() - history_start);
-    if (rows.ok() && rows->size() == static_cast<size_t>(kHistoryDevices) * kHistoryHours) {
+    if (week.ok() && rows == static_cast<size_t>(kHistoryDevices) * kHistoryHours) {
       figures.licence_history_ms = ms;
     } else {
-      std::fprintf(stderr, "licence history failed: %s (%zu rows)\n",
-                   rows.status().ToString().c_str(), rows.ok() ? rows->size() : 0);
+      std::fprintf(stderr, "licence history failed: %s (%zu rows)\n", week.ToString().c_str(),
+                   rows);
     }
     const absl::Time day_start = absl::Now();
-    auto day = store.ListLicenceVerdictHistory(stored_licence->id,
-                                               base + absl::Hours(kHistoryHours - 24),
-                                               base + absl::Hours(kHistoryHours),
-                                               kMaxLicenceHistoryRows);
+    absl::Status day = read(base + absl::Hours(kHistoryHours - 24), &rows);
     const double day_ms = absl::ToDoubleMilliseconds(absl::Now() - day_start);
     // 24 hours of verdicts per device plus its latest before the day.
-    if (day.ok() && day->size() == static_cast<size_t>(kHistoryDevices) * 25) {
+    if (day.ok() && rows == static_cast<size_t>(kHistoryDevices) * 25) {
       figures.licence_history_last_day_ms = day_ms;
     } else {
       std::fprintf(stderr, "licence history (last day) failed: %s (%zu rows)\n",
-                   day.status().ToString().c_str(), day.ok() ? day->size() : 0);
+                   day.ToString().c_str(), rows);
     }
   }
   std::filesystem::remove_all(dir);
