@@ -498,7 +498,7 @@ void Runner::AssignLicences() {
       // Only devices whose key is bound get their licence: an unkeyed device cannot be
       // measured yet, and licensing it early would judge it before its first probe.
       if (listed.key.key_id.empty()) continue;
-      (void)store.SetDeviceLicence(listed.id, it->second);
+      (void)store.SetDeviceLicence(listed.id, listed.organization_id, it->second);
     }
     if (page->next_after_id == 0) break;
     f.page.after_id = page->next_after_id;

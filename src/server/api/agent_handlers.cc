@@ -296,7 +296,8 @@ absl::StatusOr<Response> BindKey(ApiContext* ctx, const Request& req) {
   if (!ueid.empty()) device->ueid = ueid;
   // Only the binding (and the attested ueid): an enrollment or licence change landing
   // meanwhile stays.
-  absl::Status updated = ctx->store->BindDeviceKey(device->id, binding, ueid, now);
+  absl::Status updated =
+      ctx->store->BindDeviceKey(device->id, device->organization_id, binding, ueid, now);
   if (!updated.ok()) return updated;
   ctx->device_keys->Invalidate(*uuid);
   DeviceEvent event;

@@ -150,9 +150,11 @@ absl::StatusOr<Response> PatchDevice(ApiContext* ctx, const Request& req) {
   }
   const int64_t previous = device->licence_id;
   if (previous != licence_id) {
-    // Only the licence column: a read-modify-write UpdateDevice could erase a key the agent
-    // bound since ScopedDevice read the device.
-    absl::Status updated = ctx->store->SetDeviceLicence(device->id, licence_id);
+    // Only the licence column (a key the agent bound since ScopedDevice read the device
+    // stays), and only while the device is still in the organization checked above (409
+    // when an enrollment moved it meanwhile).
+    absl::Status updated =
+        ctx->store->SetDeviceLicence(device->id, device->organization_id, licence_id);
     if (!updated.ok()) return updated;
     DeviceEvent event;
     event.device_id = device->id;

@@ -513,7 +513,7 @@ TEST_P(FleetMonitorTest, VerdictsRecordTheLicenceJudgedAgainstAndAMoveIsWritten)
   twin.reference = "EL-TWIN";
   auto stored = store().CreateLicence(twin);
   ASSERT_TRUE(stored.ok()) << stored.status();
-  ASSERT_TRUE(store().SetDeviceLicence(licensed.id, stored->id).ok());
+  ASSERT_TRUE(store().SetDeviceLicence(licensed.id, licensed.organization_id, stored->id).ok());
   PassReport moved = Pass(*monitor, TestNow() + absl::Minutes(1));
   EXPECT_EQ(moved.verdicts_written, 1);
   EXPECT_EQ(Latest(licensed.id).licence_id, stored->id);

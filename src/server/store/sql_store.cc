@@ -904,7 +904,7 @@ absl::Status SqlStore::UpdateDevicePlacement(const DevicePlacement& placement) {
       db_->Prepare("UPDATE devices SET "
                    "licence_id = CASE WHEN organization_id = ? THEN licence_id ELSE NULL END, "
                    "organization_id = ?, host_id = ?, serial = ?, "
-                   "ueid = CASE WHEN ? = '' THEN ueid ELSE ? END, "
+                   "ueid = CASE WHEN ? = '' OR assurance_level >= 1 THEN ueid ELSE ? END, "
                    "model = ?, architecture = ?, vbios = ?, pci_bus_id = ?, last_seen_ns = ? "
                    "WHERE id = ? RETURNING id"));
   ResetOnExit reset(s);
@@ -921,27 +921,46 @@ absl::Status SqlStore::UpdateDevicePlacement(const DevicePlacement& placement) {
   return absl::OkStatus();
 }
 
-absl::Status SqlStore::BindDeviceKey(int64_t device_id, const KeyBinding& key,
-                                     const std::string& ueid, absl::Time last_seen) {
+absl::Status SqlStore::BindDeviceKey(int64_t device_id, int64_t organization_id,
+                                     const KeyBinding& key, const std::string& ueid,
+                                     absl::Time last_seen) {
   const int level = static_cast<int>(key.assurance);
   if (level < 0 || level > 3) {
     return absl::InvalidArgumentError(absl::StrCat("store: device ", device_id,
                                                    " assurance level ", level, " not in L0-L3"));
   }
-  absl::MutexLock lock(&mu_);
-  LC_ASSIGN_OR_RETURN(
-      SqlStatement * s,
-      db_->Prepare(absl::StrCat("UPDATE devices SET ", KeyBindingSetClauses(),
-                                ", ueid = CASE WHEN ? = '' THEN ueid ELSE ? END, last_seen_ns = ? "
-                                "WHERE id = ? RETURNING id")));
-  ResetOnExit reset(s);
-  const int next = BindKeyColumns(s, 1, key);
-  BindFrom(s, next, ueid, ueid, Nanos(last_seen), device_id);
-  auto row = s->Next();
-  if (!row.ok()) {
-    return Context(row.status(), absl::StrCat("store: binding a key to device ", device_id));
+  if (key.public_key.empty() || key.key_id.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "store: binding a key to device ", device_id, ": empty public key or key id"));
   }
-  if (!*row) return NotFound("device", device_id);
+  {
+    absl::MutexLock lock(&mu_);
+    LC_ASSIGN_OR_RETURN(
+        SqlStatement * s,
+        db_->Prepare(absl::StrCat("UPDATE devices SET ", KeyBindingSetClauses(),
+                                  ", ueid = CASE WHEN ? = '' THEN ueid ELSE ? END, "
+                                  "last_seen_ns = ? WHERE id = ? AND organization_id = ? "
+                                  "RETURNING id")));
+    ResetOnExit reset(s);
+    const int next = BindKeyColumns(s, 1, key);
+    BindFrom(s, next, ueid, ueid, Nanos(last_seen), device_id, organization_id);
+    auto row = s->Next();
+    if (!row.ok()) {
+      return Context(row.status(), absl::StrCat("store: binding a key to device ", device_id));
+    }
+    if (*row) return absl::OkStatus();
+  }
+  return WhyDeviceNotInOrganization(device_id, organization_id);
+}
+
+absl::Status SqlStore::WhyDeviceNotInOrganization(int64_t device_id, int64_t organization_id) {
+  absl::StatusOr<Device> device = GetDevice(device_id);
+  if (!device.ok()) return device.status();
+  if (device->organization_id != organization_id) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store: device ", device_id, " is no longer in organization ",
+                     organization_id, " (now in ", device->organization_id, ")"));
+  }
   return absl::OkStatus();
 }
 
@@ -1954,7 +1973,8 @@ absl::Status SqlStore::ReadLicenceVerdictHistory(int64_t licence_id, absl::Time 
                                                  VerdictPointSink sink) {
   // The devices ever judged against the licence, by a loose index scan of verdicts_by_licence
   // (one seek per device, however long their history), then per device its verdicts in the
-  // range and its latest before it (verdicts_by_device_time). Devices first judged against
+  // range and its latest before it (verdicts_by_device_time_status, which covers the columns
+  // read: no lookup in the table per row). Devices first judged against
   // the licence after `until` come along harmlessly: none of their rows is under the licence.
   static constexpr char kSql[] =
       "WITH RECURSIVE devs(device_id) AS ("
@@ -2006,19 +2026,28 @@ absl::Status SqlStore::ReadLicenceVerdictHistory(int64_t licence_id, absl::Time 
   });
 }
 
-absl::Status SqlStore::SetDeviceLicence(int64_t device_id, int64_t licence_id) {
-  absl::MutexLock lock(&mu_);
-  LC_ASSIGN_OR_RETURN(SqlStatement * s,
-                      db_->Prepare("UPDATE devices SET licence_id = ? WHERE id = ? RETURNING id"));
-  ResetOnExit reset(s);
-  BindFrom(s, 1, OptionalId{licence_id}, device_id);
-  absl::StatusOr<bool> row = s->Next();
-  if (!row.ok()) {
-    return Context(row.status(), absl::StrCat("store: licence ", licence_id, " for device ",
-                                              device_id));
+absl::Status SqlStore::SetDeviceLicence(int64_t device_id, int64_t organization_id,
+                                        int64_t licence_id) {
+  {
+    absl::MutexLock lock(&mu_);
+    LC_ASSIGN_OR_RETURN(
+        SqlStatement * s,
+        db_->Prepare("UPDATE devices SET licence_id = ? WHERE id = ? AND organization_id = ? "
+                     "AND (CAST(? AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM licences WHERE licences.id = ? "
+                     "AND licences.organization_id = devices.organization_id)) RETURNING id"));
+    ResetOnExit reset(s);
+    BindFrom(s, 1, OptionalId{licence_id}, device_id, organization_id, licence_id, licence_id);
+    absl::StatusOr<bool> row = s->Next();
+    if (!row.ok()) {
+      return Context(row.status(), absl::StrCat("store: licence ", licence_id, " for device ",
+                                                device_id));
+    }
+    if (*row) return absl::OkStatus();
   }
-  if (!*row) return NotFound("device", device_id);
-  return absl::OkStatus();
+  LC_RETURN_IF_ERROR(WhyDeviceNotInOrganization(device_id, organization_id));
+  return absl::InvalidArgumentError(absl::StrCat("store: licence ", licence_id,
+                                                 " is not a licence of organization ",
+                                                 organization_id));
 }
 
 absl::StatusOr<std::vector<DeviceEntry>> SqlStore::ListDevicesMovedIn(

@@ -45,8 +45,8 @@ class SqlStore : public Store {
   absl::StatusOr<Device> GetDeviceByUuid(const std::string& uuid) override;
   absl::Status UpdateDevice(const Device& device) override;
   absl::Status UpdateDevicePlacement(const DevicePlacement& placement) override;
-  absl::Status BindDeviceKey(int64_t device_id, const KeyBinding& key, const std::string& ueid,
-                             absl::Time last_seen) override;
+  absl::Status BindDeviceKey(int64_t device_id, int64_t organization_id, const KeyBinding& key,
+                             const std::string& ueid, absl::Time last_seen) override;
   absl::StatusOr<Page<Device>> ListDevices(const DeviceFilter& filter) override;
   absl::StatusOr<Licence> CreateLicence(const Licence& licence) override;
   absl::StatusOr<Licence> GetLicence(int64_t id) override;
@@ -107,13 +107,17 @@ class SqlStore : public Store {
   absl::StatusOr<int64_t> DeleteTelemetrySamplesBefore(absl::Time before) override;
   absl::Status ReadLicenceVerdictHistory(int64_t licence_id, absl::Time since, absl::Time until,
                                          absl::Time deadline, VerdictPointSink sink) override;
-  absl::Status SetDeviceLicence(int64_t device_id, int64_t licence_id) override;
+  absl::Status SetDeviceLicence(int64_t device_id, int64_t organization_id,
+                                int64_t licence_id) override;
   absl::StatusOr<std::vector<LandmarkBatchTime>> LatestBatchTimes() override;
   absl::StatusOr<std::vector<DeviceEntry>> ListDevicesMovedIn(int64_t organization_id,
                                                               int64_t first_device_id,
                                                               int64_t last_device_id) override;
 
  private:
+  // Why a guarded device update matched no row: NotFound for an unknown device,
+  // FailedPrecondition when it is in another organization, OK otherwise. Takes mu_.
+  absl::Status WhyDeviceNotInOrganization(int64_t device_id, int64_t organization_id);
   SqlStore(std::unique_ptr<SqlDatabase> db, std::unique_ptr<SqlDatabase> reader)
       : db_dialect_(db->dialect()), db_(std::move(db)), reader_(std::move(reader)) {}
 

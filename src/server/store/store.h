@@ -413,18 +413,23 @@ class Store {
   // the narrow updates below, each writing only the columns it owns, so that none undoes
   // another's change made between its read and its write.
   virtual absl::Status UpdateDevice(const Device& device) = 0;
-  // Enrollment: writes organization, host, serial, ueid (when not empty), model,
-  // architecture, vbios, PCI bus id and last_seen, never the key binding. When the
+  // Enrollment: writes organization, host, serial, the claimed ueid (when not empty and no
+  // attested key, L1 or above, is bound: an attested ueid is only replaced by another
+  // attestation, BindDeviceKey), model, architecture, vbios, PCI bus id and last_seen, never
+  // the key binding. When the
   // organization changes, the licence is cleared in the same statement (a licence belongs
   // to an organization); otherwise the current licence stays, whoever set it. NotFound for an
   // unknown device.
   virtual absl::Status UpdateDevicePlacement(const DevicePlacement& placement) = 0;
   // Key binding: writes the binding (the replaced one becomes previous_key as in
   // UpdateDevice), the attested ueid when not empty, and last_seen; never organization, host
-  // or licence. NotFound for an unknown device; InvalidArgument for an assurance level
-  // outside L0-L3.
-  virtual absl::Status BindDeviceKey(int64_t device_id, const KeyBinding& key,
-                                     const std::string& ueid, absl::Time last_seen) = 0;
+  // or licence; and only while the device is in `organization_id` (the organization whose
+  // agent bound the key; an enrollment elsewhere since then wins). NotFound for an unknown
+  // device; FailedPrecondition when it is no longer in `organization_id`; InvalidArgument
+  // for an empty public key or key id, or an assurance level outside L0-L3.
+  virtual absl::Status BindDeviceKey(int64_t device_id, int64_t organization_id,
+                                     const KeyBinding& key, const std::string& ueid,
+                                     absl::Time last_seen) = 0;
   virtual absl::StatusOr<Page<Device>> ListDevices(const DeviceFilter& filter) = 0;
 
   virtual absl::StatusOr<Licence> CreateLicence(const Licence& licence) = 0;
@@ -573,9 +578,14 @@ class Store {
       int64_t max_rows = kMaxLicenceHistoryRows);
 
   // Sets only device `device_id`'s licence (0 = none), leaving every other column alone (in
-  // particular a key bound meanwhile, which a read-modify-write UpdateDevice could erase).
-  // NotFound for an unknown device; InvalidArgument for an unknown licence.
-  virtual absl::Status SetDeviceLicence(int64_t device_id, int64_t licence_id) = 0;
+  // particular a key bound meanwhile, which a read-modify-write UpdateDevice could erase),
+  // and only while the device is in `organization_id` (the organization the caller checked)
+  // and the licence belongs to it, checked in the same statement: an enrollment that moved
+  // the device elsewhere since the caller read it wins. NotFound for an unknown device;
+  // FailedPrecondition when the device is no longer in `organization_id`; InvalidArgument for
+  // a licence that is unknown or not that organization's.
+  virtual absl::Status SetDeviceLicence(int64_t device_id, int64_t organization_id,
+                                        int64_t licence_id) = 0;
 
   // When each landmark's newest stored batch (highest batch_sequence) was received
   // (landmarks with no batch are absent), in landmark id order. One index probe per

@@ -2204,6 +2204,42 @@ TEST_P(StoreTest, DevicesMovedInStartAtTheirLatestRunOfTheOrganizationsEvents) {
   EXPECT_EQ((*in_a)[0].entered_at, absl::FromUnixSeconds(60));
 }
 
+TEST_P(StoreTest, MigratesV4DatabaseToV5WithTheCoveringHistoryIndex) {
+  ASSERT_NO_FATAL_FAILURE(OpenMigratedFrom(
+      4,
+      "INSERT INTO organizations (id, name, created_at_ns) VALUES (1, 'acme', 5);"
+      "INSERT INTO licences (id, organization_id, reference, holder, end_user, "
+      "allowed_sites_json, allowed_countries_json, prohibited_regions_json, model_caps_json, "
+      "valid_from_ns, valid_until_ns, reporting_cadence_s) VALUES (1, 1, 'EL-4', 'acme', '', "
+      "'[]', '[]', '[]', '[]', 0, 4000000000000000000, 3600);"
+      "INSERT INTO devices (id, organization_id, host_id, licence_id, uuid, serial, ueid, "
+      "model, key_public_key, key_id, assurance_level, first_seen_ns, last_seen_ns) VALUES "
+      "(1, 1, NULL, 1, 'GPU-v4', 'S1', '', 'H100', {{KEY}}, 'kid', 0, 9, 10);"
+      "INSERT INTO verdicts (id, device_id, time_ns, status, reason, region_summary_json, "
+      "estimate_latitude_deg, estimate_longitude_deg, estimate_radius_km, robustness_f, "
+      "assurance_level, licence_id) VALUES "
+      "(1, 1, 1000000000, 'compliant', 'ok', '{}', 1, 2, 3, 1, 0, 1),"
+      "(2, 1, 3000000000, 'violation', 'out', '{}', 1, 2, 3, 1, 0, NULL),"
+      "(3, 1, 2000000000, 'unproven', '?', '{}', 1, 2, 3, 1, 0, 1);"
+      "UPDATE devices SET latest_verdict_id = 2;",
+      {"organizations", "licences", "devices", "verdicts"}));
+  EXPECT_EQ(store_->SchemaVersion().value_or(-1), 5);
+  auto rows = store_->ListLicenceVerdictHistory(1, absl::FromUnixSeconds(0),
+                                                absl::FromUnixSeconds(10));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  std::vector<std::tuple<int64_t, VerdictStatus, int64_t>> got;
+  for (const VerdictPoint& p : *rows) {
+    got.emplace_back(absl::ToUnixSeconds(p.time), p.status, p.licence_id);
+  }
+  EXPECT_THAT(got, ElementsAre(std::make_tuple(1, VerdictStatus::kCompliant, 1),
+                               std::make_tuple(2, VerdictStatus::kUnproven, 1),
+                               std::make_tuple(3, VerdictStatus::kViolation, 0)));
+  // A device's verdicts still read (the new index replaces verdicts_by_device_time).
+  auto page = store_->ListVerdicts(1, PageRequest{});
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(page->items, SizeIs(3));
+}
+
 TEST_P(StoreTest, SetDeviceLicenceKeepsABoundKey) {
   const Organization org = MakeOrganization("acme");
   const Licence licence = MakeLicence(org.id, "EL-1");
@@ -2212,18 +2248,18 @@ TEST_P(StoreTest, SetDeviceLicenceKeepsABoundKey) {
   Device bound = device;
   bound.key = {"key-1", "kid-1", AssuranceLevel::kL1, absl::FromUnixSeconds(5), ""};
   ASSERT_TRUE(store_->UpdateDevice(bound).ok());
-  ASSERT_TRUE(store_->SetDeviceLicence(device.id, licence.id).ok());
+  ASSERT_TRUE(store_->SetDeviceLicence(device.id, org.id, licence.id).ok());
   auto after = store_->GetDevice(device.id);
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->licence_id, licence.id);
   EXPECT_EQ(after->key.public_key, "key-1");
   EXPECT_EQ(after->key.key_id, "kid-1");
   EXPECT_EQ(after->key.assurance, AssuranceLevel::kL1);
-  ASSERT_TRUE(store_->SetDeviceLicence(device.id, 0).ok());
+  ASSERT_TRUE(store_->SetDeviceLicence(device.id, org.id, 0).ok());
   EXPECT_EQ(store_->GetDevice(device.id)->licence_id, 0);
-  EXPECT_EQ(store_->SetDeviceLicence(device.id + 100, licence.id).code(),
+  EXPECT_EQ(store_->SetDeviceLicence(device.id + 100, org.id, licence.id).code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(store_->SetDeviceLicence(device.id, licence.id + 100).code(),
+  EXPECT_EQ(store_->SetDeviceLicence(device.id, org.id, licence.id + 100).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->GetDevice(device.id)->licence_id, 0);
 }
@@ -2264,7 +2300,7 @@ TEST_P(StoreTest, MigratesV3DatabaseToV4WithVerdictsWithoutLicence) {
   EXPECT_EQ((*rows)[0].licence_id, 0);
   EXPECT_EQ((*rows)[1].licence_id, licence.id);
   EXPECT_EQ(store_->RecordTelemetry({Report(1, 3, 60)}, absl::Seconds(300)).value_or(-1), 1);
-  EXPECT_TRUE(store_->SetDeviceLicence(1, licence.id).ok());
+  EXPECT_TRUE(store_->SetDeviceLicence(1, 1, licence.id).ok());
   EXPECT_EQ(store_->GetDevice(1)->key.key_id, "kid");
 }
 
@@ -2286,8 +2322,9 @@ TEST_P(StoreTest, NarrowDeviceUpdatesDoNotUndoEachOther) {
   // read before both) with a new serial and no ueid claim.
   const KeyBinding key{"pk-1", "kid-1", AssuranceLevel::kL1, absl::FromUnixSeconds(1'000),
                        HexHash('a')};
-  ASSERT_TRUE(store_->BindDeviceKey(created->id, key, "", absl::FromUnixSeconds(1'000)).ok());
-  ASSERT_TRUE(store_->SetDeviceLicence(created->id, licence.id).ok());
+  ASSERT_TRUE(
+      store_->BindDeviceKey(created->id, org.id, key, "", absl::FromUnixSeconds(1'000)).ok());
+  ASSERT_TRUE(store_->SetDeviceLicence(created->id, org.id, licence.id).ok());
   DevicePlacement placement;
   placement.device_id = created->id;
   placement.organization_id = org.id;
@@ -2316,7 +2353,8 @@ TEST_P(StoreTest, NarrowDeviceUpdatesDoNotUndoEachOther) {
   // A new key: the old binding moves to previous_key; the licence and placement stay.
   const KeyBinding rebound{"pk-2", "kid-2", AssuranceLevel::kL0, absl::FromUnixSeconds(3'000),
                            ""};
-  ASSERT_TRUE(store_->BindDeviceKey(created->id, rebound, "ueid-new", absl::FromUnixSeconds(3'000))
+  ASSERT_TRUE(store_->BindDeviceKey(created->id, org.id, rebound, "ueid-new",
+                                   absl::FromUnixSeconds(3'000))
                   .ok());
   after = store_->GetDevice(created->id);
   ASSERT_TRUE(after.ok());
@@ -2337,17 +2375,47 @@ TEST_P(StoreTest, NarrowDeviceUpdatesDoNotUndoEachOther) {
   EXPECT_EQ(after->licence_id, 0);
   EXPECT_EQ(after->key.key_id, "kid-2");
   const Licence theirs = MakeLicence(other.id, "EL-other");
-  ASSERT_TRUE(store_->SetDeviceLicence(created->id, theirs.id).ok());
+  ASSERT_TRUE(store_->SetDeviceLicence(created->id, other.id, theirs.id).ok());
   ASSERT_TRUE(store_->UpdateDevicePlacement(placement).ok());
   EXPECT_EQ(store_->GetDevice(created->id)->licence_id, theirs.id);
 
+  // Writers that checked the old organization lose to the move: acme's licence or acme's
+  // agent's key cannot land on the device now in `other`.
+  EXPECT_EQ(store_->SetDeviceLicence(created->id, org.id, licence.id).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->SetDeviceLicence(created->id, org.id, 0).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->BindDeviceKey(created->id, org.id, key, "", absl::Now()).code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Nor can another organization's licence be set by the device's own organization.
+  EXPECT_EQ(store_->SetDeviceLicence(created->id, other.id, licence.id).code(),
+            absl::StatusCode::kInvalidArgument);
+  after = store_->GetDevice(created->id);
+  EXPECT_EQ(after->licence_id, theirs.id);
+  EXPECT_EQ(after->key.key_id, "kid-2");
+  // An empty key would unbind the device silently.
+  EXPECT_EQ(store_->BindDeviceKey(created->id, other.id, KeyBinding{}, "", absl::Now()).code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // An enrollment's ueid claim is taken under an L0 key (kid-2), not under an L1 key: an
+  // attested ueid is replaced only by another attestation.
+  placement.ueid = "ueid-claimed";
+  ASSERT_TRUE(store_->UpdateDevicePlacement(placement).ok());
+  EXPECT_EQ(store_->GetDevice(created->id)->ueid, "ueid-claimed");
+  ASSERT_TRUE(store_->BindDeviceKey(created->id, other.id, key, "ueid-attested-2",
+                                    absl::FromUnixSeconds(3'500))
+                  .ok());
+  placement.ueid = "ueid-forged";
+  ASSERT_TRUE(store_->UpdateDevicePlacement(placement).ok());
+  EXPECT_EQ(store_->GetDevice(created->id)->ueid, "ueid-attested-2");
+
   placement.device_id = 9'999;
   EXPECT_EQ(store_->UpdateDevicePlacement(placement).code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(store_->BindDeviceKey(9'999, key, "", absl::Now()).code(),
+  EXPECT_EQ(store_->BindDeviceKey(9'999, org.id, key, "", absl::Now()).code(),
             absl::StatusCode::kNotFound);
   KeyBinding bad = key;
   bad.assurance = static_cast<AssuranceLevel>(7);
-  EXPECT_EQ(store_->BindDeviceKey(created->id, bad, "", absl::Now()).code(),
+  EXPECT_EQ(store_->BindDeviceKey(created->id, other.id, bad, "", absl::Now()).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
