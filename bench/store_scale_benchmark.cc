@@ -14,13 +14,14 @@
 //   store_{sqlite,postgres}_open_store_peak_rss_mb: a child that opens the store and reads one
 //     row (the baseline the two above add to).
 //
-// Schema v4 migration (server start on a database of schema v3): N verdicts (of 10,000
-// devices, ~330 bytes each, as the fleet pass writes them) in a schema v3 database, then
-// RunMigrationsUpTo(4) timed - how long the server start blocks:
-//   store_{sqlite,postgres}_migrate_v4_{1m,5m}_verdicts_s.
+// Schema v4 and v5 migrations (server start on a database of schema v3): N verdicts (of
+// 10,000 devices, ~330 bytes each, as the fleet pass writes them) in a schema v3 database,
+// then RunMigrationsUpTo(4) timed, then RunMigrationsUpTo(5) - how long the server start
+// blocks: store_{sqlite,postgres}_migrate_v{4,5}_{1m,5m}_verdicts_s.
 //
 // Flags: --verdicts=N[,N...] (migration sizes, default 1000000,5000000), --no-postgres,
-// --no-history, --no-migration.
+// --no-history, --no-migration, --history-db=PATH (SQLite history database: generated there
+// unless PATH exists, and kept, for looking at it with sqlite3).
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -249,16 +250,16 @@ void ReportHistory(const std::string& backend, const HistoryFigures& f) {
                       f.baseline.ok ? f.baseline.peak_rss_mb : 0, "MB", false);
 }
 
-std::string MigrationFigureName(const std::string& backend, int64_t verdicts) {
+std::string MigrationFigureName(const std::string& backend, int version, int64_t verdicts) {
   const std::string size = verdicts % 1'000'000 == 0 ? absl::StrCat(verdicts / 1'000'000, "m")
                                                      : absl::StrCat(verdicts);
-  return absl::StrCat("store_", backend, "_migrate_v4_", size, "_verdicts_s");
+  return absl::StrCat("store_", backend, "_migrate_v", version, "_", size, "_verdicts_s");
 }
 
-// Seconds RunMigrationsUpTo(4) takes on `db` (schema v3, generated); 0 on failure.
-double TimeMigration(internal::SqlDatabase& db, const std::string& what) {
+// Seconds RunMigrationsUpTo(version) takes on `db`; 0 on failure.
+double TimeMigration(internal::SqlDatabase& db, int version, const std::string& what) {
   const absl::Time start = absl::Now();
-  absl::Status s = internal::RunMigrationsUpTo(db, 4);
+  absl::Status s = internal::RunMigrationsUpTo(db, version);
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (!s.ok()) {
     std::fprintf(stderr, "%s: migration failed: %s\n", what.c_str(), s.ToString().c_str());
@@ -274,6 +275,7 @@ int main(int argc, char** argv) {
   using namespace lightcone::server;  // NOLINT: a benchmark's main.
   std::vector<int64_t> sizes = {1'000'000, 5'000'000};
   bool postgres = true, history = true, migration = true;
+  std::string history_db;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg.rfind("--verdicts=", 0) == 0) {
@@ -286,6 +288,8 @@ int main(int argc, char** argv) {
         }
         sizes.push_back(v);
       }
+    } else if (arg.rfind("--history-db=", 0) == 0) {
+      history_db = arg.substr(13);
     } else if (arg == "--no-postgres") {
       postgres = false;
     } else if (arg == "--no-history") {
@@ -301,11 +305,15 @@ int main(int argc, char** argv) {
   const int64_t history_rows = int64_t{kScaleDevices} * 24 * kScaleDays;
 
   if (history) {
-    const std::string path = dir + "/history.db";
-    const absl::Time start = absl::Now();
-    absl::Status s = GenerateSqlite(path, 4, kScaleDevices, history_rows);
-    std::fprintf(stderr, "sqlite: generated %lld verdicts in %.1f s\n",
-                 static_cast<long long>(history_rows), absl::ToDoubleSeconds(absl::Now() - start));
+    const std::string path = history_db.empty() ? dir + "/history.db" : history_db;
+    absl::Status s = absl::OkStatus();
+    if (!std::filesystem::exists(path)) {
+      const absl::Time start = absl::Now();
+      s = GenerateSqlite(path, internal::LatestSchemaVersion(), kScaleDevices, history_rows);
+      std::fprintf(stderr, "sqlite: generated %lld verdicts in %.1f s\n",
+                   static_cast<long long>(history_rows),
+                   absl::ToDoubleSeconds(absl::Now() - start));
+    }
     if (s.ok()) {
       ReportHistory("sqlite", MeasureHistory([&] {
                       SqliteStoreOptions options;
@@ -315,23 +323,25 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr, "sqlite: generating: %s\n", s.ToString().c_str());
     }
-    std::filesystem::remove(path);
+    if (history_db.empty()) std::filesystem::remove(path);
   }
   if (migration) {
     for (const int64_t n : sizes) {
       const std::string path = absl::StrCat(dir, "/v3-", n, ".db");
       absl::Status s = GenerateSqlite(path, 3, kScaleDevices, n);
-      double seconds = 0;
+      double v4 = 0, v5 = 0;
       if (s.ok()) {
         internal::SqliteDatabaseOptions options;  // The server's: WAL, synchronous=FULL.
         options.path = path;
         auto db = internal::SqliteDatabase::Open(options);
-        if (db.ok()) seconds = TimeMigration(**db, path);
+        if (db.ok()) v4 = TimeMigration(**db, 4, path);
+        if (db.ok() && v4 > 0) v5 = TimeMigration(**db, 5, path);
       } else {
         std::fprintf(stderr, "sqlite v3 %lld: %s\n", static_cast<long long>(n),
                      s.ToString().c_str());
       }
-      lightcone::bench::ReportFigure(MigrationFigureName("sqlite", n), seconds, "s", false);
+      lightcone::bench::ReportFigure(MigrationFigureName("sqlite", 4, n), v4, "s", false);
+      lightcone::bench::ReportFigure(MigrationFigureName("sqlite", 5, n), v5, "s", false);
       std::filesystem::remove(path);
       std::filesystem::remove(path + "-wal");
       std::filesystem::remove(path + "-shm");
@@ -347,7 +357,10 @@ int main(int argc, char** argv) {
       if (history) {
         auto conninfo = (*pg)->CreateDatabase();
         absl::Status s = conninfo.status();
-        if (s.ok()) s = GeneratePostgres(*conninfo, 4, kScaleDevices, history_rows);
+        if (s.ok()) {
+          s = GeneratePostgres(*conninfo, internal::LatestSchemaVersion(), kScaleDevices,
+                               history_rows);
+        }
         if (s.ok()) {
           ReportHistory("postgres", MeasureHistory([&] {
                           PostgresStoreOptions options;
@@ -361,17 +374,19 @@ int main(int argc, char** argv) {
       if (migration) {
         for (const int64_t n : sizes) {
           auto conninfo = (*pg)->CreateDatabase();
-          double seconds = 0;
+          double v4 = 0, v5 = 0;
           absl::Status s = conninfo.status();
           if (s.ok()) s = GeneratePostgres(*conninfo, 3, kScaleDevices, n);
           if (s.ok()) {
             auto db = internal::PostgresDatabase::Open(*conninfo);
-            if (db.ok()) seconds = TimeMigration(**db, "postgres");
+            if (db.ok()) v4 = TimeMigration(**db, 4, "postgres");
+            if (db.ok() && v4 > 0) v5 = TimeMigration(**db, 5, "postgres");
           } else {
             std::fprintf(stderr, "postgres v3 %lld: %s\n", static_cast<long long>(n),
                          s.ToString().c_str());
           }
-          lightcone::bench::ReportFigure(MigrationFigureName("postgres", n), seconds, "s", false);
+          lightcone::bench::ReportFigure(MigrationFigureName("postgres", 4, n), v4, "s", false);
+          lightcone::bench::ReportFigure(MigrationFigureName("postgres", 5, n), v5, "s", false);
         }
       }
     }
