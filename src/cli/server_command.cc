@@ -57,6 +57,9 @@ struct ServerArgs {
   int64_t telemetry_sample_interval_s =
       absl::ToInt64Seconds(server::kDefaultTelemetrySampleInterval);
   int64_t telemetry_retention_days = 30;
+  // GET /licences/{id}/history (docs/api.md "Compliance over time").
+  int64_t licence_history_time_limit_s =
+      absl::ToInt64Seconds(server::kDefaultLicenceHistoryTimeLimit);
 };
 
 // Writes `text` to a new file readable by its owner only.
@@ -79,6 +82,7 @@ int RunServer(const ServerArgs& a) {
   options.http_threads = a.http_threads;
   options.verify_threads = a.verify_threads;
   options.telemetry_sample_interval = absl::Seconds(a.telemetry_sample_interval_s);
+  options.licence_history_time_limit = absl::Seconds(a.licence_history_time_limit_s);
   if (!a.attestation_root.empty()) {
     std::ifstream in(a.attestation_root);
     if (!in) {
@@ -236,6 +240,12 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
                      "the fleet pass deletes health history samples older than this "
                      "(0 = keep all)")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+
+  server->add_option("--licence-history-time-limit-s", args->licence_history_time_limit_s,
+                     "a compliance history read (GET /licences/{id}/history) taking longer "
+                     "answers 503")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600}))
       ->capture_default_str();
 
   auto* token = server->add_subcommand("token", "API tokens, directly in the store");

@@ -352,5 +352,20 @@ TEST_F(ServerCliTest, ReportListsOneRowPerDeviceAsJsonAndCsv) {
             2);
 }
 
+// The compliance history's time limit is an operator's setting with a sane range: a limit
+// outside 1..3600 s is a usage error (exit 2) naming the flag, before any database is opened.
+TEST(ServerCliFlags, LicenceHistoryTimeLimitOutsideItsRangeIsAUsageError) {
+  for (const char* bad : {"0", "3601", "-5", "soon"}) {
+    const CommandResult run = Lightcone(
+        std::string("server --db sqlite:/nonexistent/dir/x.db --licence-history-time-limit-s ") +
+        bad);
+    EXPECT_EQ(run.status, 2) << bad << ": " << run.out;
+    EXPECT_NE(run.out.find("--licence-history-time-limit-s"), std::string::npos) << run.out;
+  }
+  const CommandResult help = Lightcone("server --help");
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("--licence-history-time-limit-s"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lightcone::server
