@@ -71,14 +71,9 @@ class PostgresStatement : public SqlStatement {
   absl::StatusOr<bool> Next() override {
     if (streaming_) return NextStreamed();
     if (result_ == nullptr) {
-      const int n = static_cast<int>(values_.size());
-      std::vector<const char*> values(n);
-      std::vector<int> lengths(n);
-      for (int i = 0; i < n; ++i) {
-        values[i] = is_null_[i] ? nullptr : values_[i].data();
-        lengths[i] = static_cast<int>(values_[i].size());
-      }
-      result_ = PQexecPrepared(conn_, name_.c_str(), n, values.data(), lengths.data(),
+      const BoundParams params = Params();
+      const int n = static_cast<int>(params.values.size());
+      result_ = PQexecPrepared(conn_, name_.c_str(), n, params.values.data(), params.lengths.data(),
                                formats_.data(), /*resultFormat=*/0);
       const ExecStatusType status = PQresultStatus(result_);
       if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
@@ -132,18 +127,27 @@ class PostgresStatement : public SqlStatement {
   }
 
  private:
+  // The bound parameters as libpq takes them (pointers into values_).
+  struct BoundParams {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+  };
+  BoundParams Params() const {
+    BoundParams p;
+    for (size_t i = 0; i < values_.size(); ++i) {
+      p.values.push_back(is_null_[i] ? nullptr : values_[i].data());
+      p.lengths.push_back(static_cast<int>(values_[i].size()));
+    }
+    return p;
+  }
+
   // Single-row mode: one PGresult per row (PGRES_SINGLE_TUPLE), then PGRES_TUPLES_OK.
   absl::StatusOr<bool> NextStreamed() {
     if (done_) return false;
     if (!started_) {
-      const int n = static_cast<int>(values_.size());
-      std::vector<const char*> values(n);
-      std::vector<int> lengths(n);
-      for (int i = 0; i < n; ++i) {
-        values[i] = is_null_[i] ? nullptr : values_[i].data();
-        lengths[i] = static_cast<int>(values_[i].size());
-      }
-      if (PQsendQueryPrepared(conn_, name_.c_str(), n, values.data(), lengths.data(),
+      const BoundParams params = Params();
+      const int n = static_cast<int>(params.values.size());
+      if (PQsendQueryPrepared(conn_, name_.c_str(), n, params.values.data(), params.lengths.data(),
                               formats_.data(), /*resultFormat=*/0) == 0) {
         done_ = true;
         return PostgresError(conn_, nullptr, absl::StrCat("sending `", sql_, "`"));
