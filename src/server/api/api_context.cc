@@ -134,22 +134,12 @@ absl::StatusOr<absl::Time> VisibleSince(ApiContext* ctx, const http::Principal& 
                                         int64_t device_id) {
   const std::optional<int64_t> scope = ScopeOf(p);
   if (!scope.has_value()) return absl::InfinitePast();
-  absl::Time entered = absl::InfinitePast();
-  bool inside = true;  // Events are read in id (= time) order.
-  PageRequest page;
-  page.limit = kMaxPageSize;
-  while (true) {
-    absl::StatusOr<Page<DeviceEvent>> events = ctx->store->ListDeviceEvents(device_id, page);
-    if (!events.ok()) return events.status();
-    for (const DeviceEvent& e : events->items) {
-      const bool ours = e.organization_id == *scope;
-      if (ours && !inside) entered = e.time;
-      inside = ours;
-    }
-    if (events->next_after_id == 0) break;
-    page.after_id = events->next_after_id;
-  }
-  return entered;
+  // The same rule, and query, as GET /devices uses for a page: one query, not a read of every
+  // event of the device.
+  absl::StatusOr<std::vector<DeviceEntry>> moved =
+      ctx->store->ListDevicesMovedIn(*scope, device_id, device_id);
+  if (!moved.ok()) return moved.status();
+  return moved->empty() ? absl::InfinitePast() : moved->front().entered_at;
 }
 
 absl::StatusOr<int64_t> ParseIdText(const std::string& text, const std::string& what) {

@@ -129,7 +129,8 @@ absl::Status CheckScope(const http::Principal& p, int64_t org, const std::string
 // start of the device's latest run of events stamped with that organization; a device that
 // moved in from another organization brings none of that organization's verdicts, health,
 // measurements, events or topology). InfinitePast for fleet-wide readers, and for a device
-// whose events are all in the caller's organization.
+// whose events are all in the caller's organization (Store::ListDevicesMovedIn).
+// REQUIRES: the device is in the caller's organization (callers check the scope first).
 absl::StatusOr<absl::Time> VisibleSince(ApiContext* ctx, const http::Principal& p,
                                         int64_t device_id);
 // A positive integer id from a path parameter or query value.

@@ -2033,8 +2033,9 @@ absl::Status SqlStore::SetDeviceLicence(int64_t device_id, int64_t organization_
     LC_ASSIGN_OR_RETURN(
         SqlStatement * s,
         db_->Prepare("UPDATE devices SET licence_id = ? WHERE id = ? AND organization_id = ? "
-                     "AND (CAST(? AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM licences WHERE licences.id = ? "
-                     "AND licences.organization_id = devices.organization_id)) RETURNING id"));
+                     "AND (CAST(? AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM licences "
+                     "WHERE licences.id = ? AND licences.organization_id = "
+                     "devices.organization_id)) RETURNING id"));
     ResetOnExit reset(s);
     BindFrom(s, 1, OptionalId{licence_id}, device_id, organization_id, licence_id, licence_id);
     absl::StatusOr<bool> row = s->Next();
@@ -2066,6 +2067,8 @@ absl::StatusOr<std::vector<DeviceEntry>> SqlStore::ListDevicesMovedIn(
       "SELECT moved.device_id, (SELECT f.time_ns FROM device_events f "
       "WHERE f.device_id = moved.device_id AND f.id > moved.left_id ORDER BY f.id LIMIT 1) "
       "FROM moved WHERE moved.left_id IS NOT NULL ORDER BY moved.device_id";
+  // On the writers' connection, like the other short reads: the reader connection may be
+  // held for up to a minute by a compliance history read.
   absl::MutexLock lock(&mu_);
   LC_ASSIGN_OR_RETURN(SqlStatement * s, db_->Prepare(kSql));
   ResetOnExit reset(s);
